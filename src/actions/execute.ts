@@ -1,0 +1,128 @@
+// The executor: runs the planner's plan. Subsets marked parallel run their
+// members at once (bounded); a start pushes an undo step only after a real
+// change, and a failed start replays those steps in reverse, going on past a
+// failing step.
+import pLimit from "p-limit";
+import { ActionError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { lockFile, type Paths } from "../util/paths.js";
+import { loadValidService } from "../service/repository.js";
+import { formatPlan, planAction, type Plan, type PlanAction, type Selection } from "../service/planner.js";
+import { ServiceRuntime } from "../service/runtime.js";
+import { acquireLock } from "./lock.js";
+
+export interface ActionOptions {
+  selection: Selection;
+  dryRun: boolean;
+  disableRollback: boolean;
+  waitMs: number;
+  log: Logger;
+  out: (s: string) => void;
+  /** members of a parallel subset acting at once */
+  concurrency?: number;
+}
+
+interface UndoStep {
+  rid: string;
+  undo: () => Promise<unknown>;
+}
+
+export interface PlanOutcome {
+  ok: boolean;
+  failed: { rid: string; error: string }[];
+  rolledBack: string[];
+  rollbackFailed: string[];
+}
+
+/** Run a plan on a runtime. Exported for tests that drive a runtime directly. */
+export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollback: boolean; concurrency?: number }): Promise<PlanOutcome> {
+  const undo: UndoStep[] = [];
+  const failed: PlanOutcome["failed"] = [];
+  const limit = pLimit(opts.concurrency ?? 8);
+  const drivers = await rt.drivers();
+  if (plan.action === "start") {
+    for (const stage of plan.stages) for (const rid of stage.rids) await drivers.get(rid)!.preflight?.();
+  }
+  for (const stage of plan.stages) {
+    const one = async (rid: string): Promise<void> => {
+      const d = drivers.get(rid)!;
+      try {
+        const changed = plan.action === "start" ? await d.start() : await d.stop();
+        if (changed && plan.action === "start") undo.push({ rid, undo: () => d.stop() });
+      } catch (e) {
+        const log = rt.log.child({ rid });
+        if (d.cfg.optional) {
+          log.warn(`optional resource failed to ${plan.action}: ${errorMessage(e)}`);
+          return;
+        }
+        log.error(errorMessage(e));
+        failed.push({ rid, error: errorMessage(e) });
+      }
+    };
+    if (stage.parallel && stage.rids.length > 1) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
+    else for (const rid of stage.rids) if (!failed.length) await one(rid);
+    if (failed.length) break;
+  }
+  const rolledBack: string[] = [];
+  const rollbackFailed: string[] = [];
+  if (failed.length && plan.action === "start" && opts.rollback && undo.length) {
+    rt.log.info(`rollback: stopping ${undo.map((u) => u.rid).reverse().join(", ")}`);
+    for (const step of [...undo].reverse()) {
+      try {
+        await step.undo();
+        rolledBack.push(step.rid);
+      } catch (e) {
+        rt.log.child({ rid: step.rid }).error(`rollback step failed, going on: ${errorMessage(e)}`);
+        rollbackFailed.push(step.rid);
+      }
+    }
+  }
+  if (failed.length && plan.action === "start" && opts.rollback) {
+    // the daemon this start brought up goes down again with the containers
+    await rt.stopIdleDaemon(true).catch((e: unknown) => rt.log.error(`rollback: stopping the docker daemon failed: ${errorMessage(e)}`));
+  }
+  return { ok: failed.length === 0, failed, rolledBack, rollbackFailed };
+}
+
+function summary(action: PlanAction, o: PlanOutcome): string {
+  const parts = [`${action} failed: ${o.failed.map((f) => `${f.rid}: ${f.error}`).join("; ")}`];
+  if (o.rolledBack.length) parts.push(`rolled back: ${o.rolledBack.join(", ")}`);
+  if (o.rollbackFailed.length) parts.push(`rollback failed on: ${o.rollbackFailed.join(", ")}`);
+  return parts.join("; ");
+}
+
+/** start / stop / restart of one service. Resolves false when the action failed (exit 1). */
+export async function runServiceAction(paths: Paths, name: string, action: PlanAction | "restart", opts: ActionOptions): Promise<boolean> {
+  const cfg = loadValidService(paths, name);
+  const resources = cfg.resources.map((r) => ({ rid: r.rid, group: r.group, subset: r.subset, tags: r.tags, disabled: r.disabled, order: r.group === "fs" ? r.text.mnt : undefined }));
+  const actions: PlanAction[] = action === "restart" ? ["stop", "start"] : [action];
+  const plans = actions.map((a) => planAction(resources, cfg.subsets, a, opts.selection));
+  if (opts.dryRun) {
+    for (const p of plans) opts.out(formatPlan(name, p));
+    return true;
+  }
+  const lock = await acquireLock(lockFile(paths, name), { action, waitMs: opts.waitMs });
+  const rt = new ServiceRuntime(paths, cfg, opts.log);
+  try {
+    if (lock.tookOverFrom !== undefined) opts.log.warn(`took over the lock left by dead process ${lock.tookOverFrom}`);
+    const rollback = !opts.disableRollback && cfg.defaults.values.rollback !== false;
+    for (const plan of plans) {
+      const outcome = await executePlan(rt, plan, { rollback, concurrency: opts.concurrency });
+      if (!outcome.ok) {
+        opts.log.error(summary(plan.action, outcome));
+        return false;
+      }
+    }
+    return true;
+  } catch (e) {
+    if (e instanceof ActionError) {
+      opts.log.error(e.message);
+      return false;
+    }
+    throw e;
+  } finally {
+    await rt.refreshStatusCache().catch((e: unknown) => opts.log.warn(`status cache not written: ${errorMessage(e)}`));
+    await rt.close();
+    lock.release();
+  }
+}

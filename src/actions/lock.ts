@@ -1,0 +1,139 @@
+// One action at a time per service. The lock is a file created with O_EXCL
+// holding the owner's pid and process start time; a lock whose owner is gone
+// (killed, crashed, or its pid reused by another process) is taken over.
+// proper-lockfile was considered: it detects dead owners by mtime staleness,
+// which needs a refresh timer in every action and seconds of delay; a pid check
+// is exact and immediate on a single host.
+import fs from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ActionError } from "../util/errors.js";
+
+interface LockOwner {
+  pid: number;
+  start: string;
+  action: string;
+  since: string;
+}
+
+/** The process start time (clock ticks since boot), to tell a live owner from a reused pid. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function readOwner(file: string): LockOwner | undefined | "unreadable" {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as LockOwner;
+  } catch {
+    return "unreadable";
+  }
+}
+
+function isAlive(owner: LockOwner): boolean {
+  return processStart(owner.pid) === owner.start;
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function tryCreate(file: string, owner: LockOwner): boolean {
+  // Write a complete temp file and link it into place: link fails if the lock
+  // exists, and readers never see a half-written lock.
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(owner), { mode: 0o600 });
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** Remove a dead owner's lock, under a short guard so that two takers never remove each other's new lock. */
+function takeOver(file: string, dead: string): void {
+  const guard = `${file}.takeover`;
+  if (ageMs(guard) > 10_000) fs.rmSync(guard, { force: true }); // a taker killed inside the guard
+  let fd: number;
+  try {
+    fd = fs.openSync(guard, "wx", 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return; // someone else is taking over: retry later
+    throw e;
+  }
+  try {
+    let current: string | undefined;
+    try {
+      current = fs.readFileSync(file, "utf8");
+    } catch {
+      current = undefined;
+    }
+    if (current === dead) fs.rmSync(file, { force: true });
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(guard, { force: true });
+  }
+}
+
+export interface HeldLock {
+  release(): void;
+  /** set when the lock of a dead process was taken over */
+  tookOverFrom: number | undefined;
+}
+
+export async function acquireLock(file: string, opts: { action: string; waitMs: number; pollMs?: number }): Promise<HeldLock> {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+  const me: LockOwner = { pid: process.pid, start: processStart(process.pid) ?? "", action: opts.action, since: new Date().toISOString() };
+  const deadline = Date.now() + opts.waitMs;
+  let tookOverFrom: number | undefined;
+  for (;;) {
+    if (tryCreate(file, me)) {
+      let released = false;
+      return {
+        tookOverFrom,
+        release() {
+          if (released) return;
+          released = true;
+          const owner = readOwner(file);
+          if (owner !== "unreadable" && owner?.pid === me.pid && owner.start === me.start) fs.rmSync(file, { force: true });
+        },
+      };
+    }
+    const owner = readOwner(file);
+    if (owner === "unreadable" ? ageMs(file) > 2000 : owner !== undefined && !isAlive(owner)) {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, "utf8");
+      } catch {
+        continue; // gone meanwhile: retry
+      }
+      takeOver(file, text);
+      if (owner !== "unreadable" && owner) tookOverFrom = owner.pid;
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = owner && owner !== "unreadable" ? `pid ${owner.pid} (${owner.action} since ${owner.since})` : "another process";
+      throw new ActionError(`service is busy: ${who} holds ${file}; waited ${Math.round(opts.waitMs / 1000)}s (--waitlock)`);
+    }
+    await sleep(opts.pollMs ?? 50);
+  }
+}

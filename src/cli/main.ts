@@ -1,0 +1,92 @@
+// Thin CLI wiring: parse the command line, call the library, print, choose the
+// exit code. Heavy modules (docker, status evaluation) load only when needed.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError, Option } from "commander";
+import { SvcmgrError, errorMessage } from "../util/errors.js";
+import { resolvePaths, type Paths } from "../util/paths.js";
+import { normalizeArgv } from "./argv.js";
+import { actionTable, type ActionSpec, type CliOptions } from "./actions.js";
+
+const VERSION = "0.1.0";
+
+export const launcherPath = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/svcmgr.js");
+
+function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .option("-s, --service <selector>", "services: names and globs, comma separated (app1.*,app2.prd)")
+    .option("--status <states>", "only services whose overall status is one of these (up,warn,down,n/a)")
+    .option("--all", "act on every service (needed by state-changing actions without -s or --status)")
+    // no defaults here: optsWithGlobals() would let the program's default hide the action's value
+    .option("--waitlock <seconds>", "how long to wait for another action on the same service (default: 60)")
+    .option("--parallel", "act on the selected services at once instead of one after the other")
+    .addOption(new Option("--color <when>", "colorize output (default: auto)").choices(["auto", "always", "never"]));
+}
+
+function buildProgram(paths: Paths, out: { code: number }): Command {
+  const program = addCommonOptions(new Command("svcmgr"))
+    .description("host service manager for Docker: one INI file per service, ordered start and stop, rollback, status, a private docker daemon per service")
+    .version(VERSION, "--version")
+    .usage("[-s SELECTOR] [--status up,warn,...] ACTION [options]")
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .addHelpText("after", "\nMulti-word actions may be written with a space or an underscore: print status = print_status.\nExit codes: 0 success, 1 an action failed, 2 usage or configuration error.");
+  for (const spec of actionTable) registerAction(program, spec, paths, out);
+  return program;
+}
+
+function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: { code: number }): void {
+  const cmd = addCommonOptions(program.command(spec.name).description(spec.summary)).exitOverride();
+  if (spec.name.includes("_")) cmd.alias(spec.name.replace("_", "-"));
+  spec.configure?.(cmd);
+  cmd.action(async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const opts = command.optsWithGlobals<CliOptions>();
+    out.code = await spec.run({ paths, opts, args: command.args, launcher: launcherPath() });
+  });
+}
+
+function buildSvcmon(paths: Paths, out: { code: number }): Command {
+  return new Command("svcmon")
+    .description("one row per service: the status of each resource group, avail, overall, frozen")
+    .version(VERSION, "--version")
+    .option("-s, --service <selector>", "services: names and globs, comma separated")
+    .option("--refresh", "evaluate every service now instead of reading the status cache")
+    .option("--watch", "redraw every few seconds until interrupted")
+    .option("--interval <seconds>", "redraw period of --watch", "2")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .addOption(new Option("--color <when>", "colorize output").choices(["auto", "always", "never"]).default("auto"))
+    .exitOverride()
+    .action(async (opts: CliOptions) => {
+      const { runSvcmon } = await import("./svcmon.js");
+      out.code = await runSvcmon(paths, opts);
+    });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { program: which, args } = normalizeArgv(argv[1] ?? "svcmgr", argv.slice(2));
+  const paths = resolvePaths();
+  const out = { code: 0 };
+  const program = which === "svcmon" ? buildSvcmon(paths, out) : buildProgram(paths, out);
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s) });
+  if (which === "svcmgr" && args.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return out.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      return 2; // commander already printed the message (unknown option, action, missing value)
+    }
+    if (e instanceof SvcmgrError) {
+      process.stderr.write(`${program.name()}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`${program.name()}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : errorMessage(e)}\n`);
+    return 1;
+  }
+}

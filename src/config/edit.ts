@@ -1,0 +1,73 @@
+// get / set / unset of keywords: edits touch only their own lines, and an edit
+// that would make the config invalid is refused with nothing written.
+import { UsageError, ConfigError, type ConfigProblem, formatProblem } from "../util/errors.js";
+import { parseIni, serializeIni, setValue, unsetValue, removeSection, type IniDocument } from "./ini.js";
+import { parseServiceConfig, type ConfigContext, type ServiceConfig } from "./service-config.js";
+
+export interface KeywordEdit {
+  section: string;
+  key: string;
+  /** undefined: unset */
+  value?: string;
+}
+
+/** `SECTION.KEY` (the key is after the last dot; no section means DEFAULT). */
+export function parseKwPath(spec: string): { section: string; key: string } {
+  const dot = spec.lastIndexOf(".");
+  const section = dot < 0 ? "DEFAULT" : spec.slice(0, dot);
+  const key = (dot < 0 ? spec : spec.slice(dot + 1)).trim();
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || !section || /[\][\n]/.test(section)) {
+    throw new UsageError(`--kw ${spec}: expected SECTION.KEY, e.g. container#1.run_image or DEFAULT.app`);
+  }
+  return { section, key };
+}
+
+/** `SECTION.KEY=VALUE`, split at the first `=` (values may contain `=`). */
+export function parseKwAssignment(spec: string): KeywordEdit {
+  const eq = spec.indexOf("=");
+  if (eq < 0) throw new UsageError(`--kw ${spec}: expected SECTION.KEY=VALUE`);
+  return { ...parseKwPath(spec.slice(0, eq)), value: spec.slice(eq + 1) };
+}
+
+export function applyKeywordEdits(doc: IniDocument, edits: readonly KeywordEdit[]): IniDocument {
+  let d = doc;
+  for (const e of edits) {
+    if (e.value === undefined) {
+      d = parseIni(serializeIni(d));
+      unsetValue(d, e.section, e.key);
+    } else {
+      d = setValue(d, e.section, e.key, e.value);
+    }
+  }
+  return d;
+}
+
+const key = (p: ConfigProblem): string => formatProblem({ ...p, line: 0 });
+
+/**
+ * Apply edits to a config text and validate the result. Problems the edit
+ * introduces are refused; problems the file already had do not block an edit
+ * (it may be the one that fixes them).
+ */
+export function editConfigText(
+  name: string,
+  file: string,
+  text: string,
+  ctx: ConfigContext,
+  change: (doc: IniDocument) => IniDocument,
+): { text: string; config: ServiceConfig } {
+  const before = parseServiceConfig(name, file, text, ctx);
+  const afterText = serializeIni(change(parseIni(text)));
+  const after = parseServiceConfig(name, file, afterText, ctx);
+  const old = new Set(before.problems.map(key));
+  const added = after.problems.filter((p) => !old.has(key(p)));
+  if (added.length) throw new ConfigError(added);
+  return { text: afterText, config: after };
+}
+
+export function removeSections(doc: IniDocument, sections: readonly string[]): IniDocument {
+  for (const s of sections) {
+    if (!removeSection(doc, s)) throw new UsageError(`no section [${s}]`);
+  }
+  return doc;
+}

@@ -1,0 +1,26 @@
+// Keywords of the [DEFAULT] section (SPEC §4).
+import { z } from "zod";
+import { kw, type KeywordDef } from "../config/keyword.js";
+
+export const SERVICE_TYPES = ["PRD", "PPRD", "REC", "INT", "DEV", "TST", "TMP", "DRP", "FOR", "PRA", "PRJ", "STG"] as const;
+
+const nodeList = z.string().transform((s) => s.split(/[\s,]+/).filter(Boolean));
+
+export const defaultKeywords: KeywordDef[] = [
+  { name: "nodes", schema: nodeList, default: "{nodename}", text: "nodes allowed to run the service" },
+  { name: "autostart_node", schema: nodeList, default: "{nodename}", text: "node that starts the service on boot" },
+  { name: "mode", schema: kw.oneOf(["hosted"]), default: "hosted", text: "hosted: the service runs on this host" },
+  { name: "service_type", aliases: ["env"], schema: kw.oneOf(SERVICE_TYPES, true), default: "TST", text: SERVICE_TYPES.join(", ") },
+  { name: "app", schema: kw.string(), text: "application code (free text)" },
+  { name: "docker_data_dir", aliases: ["container_data_dir"], schema: kw.absPath(), text: "data root of the service's private docker daemon" },
+  { name: "docker_daemon_private", schema: kw.bool(), text: "run a private docker daemon for this service (default: true when docker_data_dir is set)" },
+  { name: "docker_daemon_args", schema: kw.string(), default: "", text: "extra dockerd arguments, e.g. --ip 37.59.71.25" },
+  { name: "docker_socket_group", schema: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, "not a unix group name"), text: "group owning the private docker socket (default: docker if it exists, else root)" },
+  { name: "docker_socket_mode", schema: kw.mode(), default: "0660", text: "mode of the private docker socket" },
+  { name: "docker_bridge_cidr", schema: kw.cidr(), text: "subnet of the service's own bridge (default: a free /24 of 172.30.0.0/16, kept in the state dir)" },
+  { name: "rollback", schema: kw.bool(), default: "true", text: "roll back a failed start" },
+];
+
+export const subsetKeywords: KeywordDef[] = [
+  { name: "parallel", schema: kw.bool(), default: "false", text: "start and stop the subset's resources at once" },
+];

@@ -1,0 +1,121 @@
+// Services on disk: names, config files (atomic writes with a .bak), selectors,
+// shortcut links and the frozen flag. Everything goes through util/paths.
+import fs from "node:fs";
+import path from "node:path";
+import { ConfigError, UsageError } from "../util/errors.js";
+import { configFile, frozenFlag, nodeName, shortcutLink, stateDir, type Paths } from "../util/paths.js";
+import { parseServiceConfig, type ServiceConfig } from "../config/service-config.js";
+
+const NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+
+export function checkServiceName(name: string): string {
+  if (!NAME_RE.test(name) || name.includes("..")) {
+    throw new UsageError(
+      `invalid service name ${JSON.stringify(name)}: use 1 to 63 lowercase letters, digits, dots and dashes, starting and ending with a letter or digit (e.g. app1.dev)`,
+    );
+  }
+  return name;
+}
+
+export function listServiceNames(paths: Paths): string[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(paths.etc);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+  return files
+    .filter((f) => f.endsWith(".conf"))
+    .map((f) => f.slice(0, -5))
+    .filter((n) => NAME_RE.test(n))
+    .sort();
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`);
+}
+
+/** Names and globs, comma separated (`app1.*,app2.prd`). A plain name must exist; a glob may match nothing. */
+export function resolveSelector(paths: Paths, selector: string): string[] {
+  const all = listServiceNames(paths);
+  const out = new Set<string>();
+  for (const term of selector.split(",").map((t) => t.trim()).filter(Boolean)) {
+    if (/[*?[]/.test(term)) {
+      const re = globToRegExp(term);
+      for (const n of all) if (re.test(n)) out.add(n);
+    } else {
+      checkServiceName(term);
+      if (!all.includes(term)) throw new UsageError(`no such service: ${term} (no ${configFile(paths, term)})`);
+      out.add(term);
+    }
+  }
+  if (out.size === 0) throw new UsageError(`no service matches -s ${selector}`);
+  return [...out].sort();
+}
+
+export function configContext(paths: Paths, name: string) {
+  return { nodename: nodeName(), varDir: stateDir(paths, name), etcDir: paths.etc };
+}
+
+export function readServiceConfig(paths: Paths, name: string): ServiceConfig {
+  const file = configFile(paths, name);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`no such service: ${name} (no ${file})`);
+    throw e;
+  }
+  return parseServiceConfig(name, file, text, configContext(paths, name));
+}
+
+/** The config, refusing an invalid one: an invalid config starts and stops nothing. */
+export function loadValidService(paths: Paths, name: string): ServiceConfig {
+  const cfg = readServiceConfig(paths, name);
+  if (cfg.problems.length) throw new ConfigError(cfg.problems);
+  return cfg;
+}
+
+/** Write a config atomically (temp file + rename), keeping the previous version as .bak. */
+export function writeConfigAtomic(paths: Paths, name: string, text: string): void {
+  const file = configFile(paths, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text, { mode: 0o640 });
+  const fd = fs.openSync(tmp, "r");
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  if (fs.existsSync(file)) fs.copyFileSync(file, `${file}.bak`);
+  fs.renameSync(tmp, file);
+}
+
+export function ensureStateDir(paths: Paths, name: string): string {
+  const dir = stateDir(paths, name);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+  return dir;
+}
+
+/** The `<svc>` shortcut: a symlink to the svcmgr launcher, which reads its own name. */
+export function createShortcut(paths: Paths, name: string, launcher: string): string {
+  const link = shortcutLink(paths, name);
+  fs.mkdirSync(path.dirname(link), { recursive: true, mode: 0o755 });
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(launcher, link);
+  return link;
+}
+
+export function isFrozen(paths: Paths, name: string): boolean {
+  return fs.existsSync(frozenFlag(paths, name));
+}
+
+export function setFrozen(paths: Paths, name: string, frozen: boolean): boolean {
+  const flag = frozenFlag(paths, name);
+  const was = fs.existsSync(flag);
+  if (frozen && !was) {
+    ensureStateDir(paths, name);
+    fs.writeFileSync(flag, new Date().toISOString() + "\n", { mode: 0o640 });
+  } else if (!frozen && was) fs.rmSync(flag);
+  return was !== frozen;
+}

@@ -1,0 +1,69 @@
+// Run the built svcmgr launcher as a user would, in a root of its own.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export const LAUNCHER = path.resolve(import.meta.dirname, "../../bin/svcmgr.js");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class CliRoot {
+  readonly root: string;
+  constructor(prefix = "svc-cli-", readonly nodename = "deb1.opensvc.com") {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, SVCMGR_ROOT: this.root, SVCMGR_NODENAME: this.nodename, NO_COLOR: "1" };
+    delete env.DOCKER_HOST;
+    return env;
+  }
+
+  /** Run a program by the name it is invoked as: svcmgr, svcmon, allupservices, or a service shortcut. */
+  run(args: string[], opts: { as?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
+    const program = this.program(opts.as);
+    const r = spawnSync(process.execPath, [program, ...args], { env: { ...this.env, ...opts.env }, encoding: "utf8", input: opts.input });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  runAsync(args: string[], opts: { as?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    const child = spawn(process.execPath, [this.program(opts.as), ...args], { env: { ...this.env, ...opts.env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  }
+
+  private program(as: string | undefined): string {
+    if (!as || as === "svcmgr") return LAUNCHER;
+    const shortcut = path.join(this.root, "bin", as);
+    if (fs.existsSync(shortcut)) return shortcut;
+    const link = path.join(this.root, "links", as);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    if (!fs.existsSync(link)) fs.symlinkSync(LAUNCHER, link);
+    return link;
+  }
+
+  file(rel: string): string {
+    return path.join(this.root, rel);
+  }
+
+  read(rel: string): string {
+    return fs.readFileSync(this.file(rel), "utf8");
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** The tutorial text of a block, without its 8-space indentation. */
+export function dedent(text: string): string {
+  return text.replace(/^\n/, "").split("\n").map((l) => l.replace(/^ {8}/, "")).join("\n");
+}
