@@ -1,0 +1,227 @@
+// Each private dockerd gets its own Linux bridge (never docker0, which another
+// daemon may delete) with the service's subnet: a short name hashed from the
+// state dir, a /24 picked from 172.30.0.0/16 and remembered in the state dir.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { ActionError } from "../../util/errors.js";
+import type { Logger } from "../../util/log.js";
+import { run } from "../../util/run.js";
+import { pidAlive, readPidFile, sleep } from "./host.js";
+
+/** 8 hex digits naming a state dir on this host: bridge name and exec root derive from it. */
+export function stateHash(stateDir: string): string {
+  return crypto.createHash("sha256").update(path.resolve(stateDir)).digest("hex").slice(0, 8);
+}
+
+/** `svc` + 8 hex = 11 characters, within the kernel's 15-character limit for interface names. */
+export function bridgeName(stateDir: string): string {
+  return `svc${stateHash(stateDir)}`;
+}
+
+/** The file in a service's state dir remembering its bridge subnet. */
+export const bridgeCidrFile = (stateDir: string): string => path.join(stateDir, "bridge.cidr");
+
+// ---- IPv4 arithmetic ---------------------------------------------------
+
+export interface Ipv4Net {
+  /** network address as an unsigned 32-bit number */
+  network: number;
+  prefix: number;
+}
+
+function ipToNumber(ip: string): number | undefined {
+  const parts = ip.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+export function numberToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
+const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
+
+/** "172.30.4.0/24" (or any address inside it) → its network; undefined when malformed. */
+export function parseCidr(cidr: string): Ipv4Net | undefined {
+  const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr.trim());
+  if (!m) return undefined;
+  const ip = ipToNumber(m[1]!);
+  const prefix = Number(m[2]);
+  if (ip === undefined || prefix > 32) return undefined;
+  return { network: (ip & maskOf(prefix)) >>> 0, prefix };
+}
+
+export const formatCidr = (n: Ipv4Net): string => `${numberToIp(n.network)}/${n.prefix}`;
+
+export function overlaps(a: Ipv4Net, b: Ipv4Net): boolean {
+  const mask = maskOf(Math.min(a.prefix, b.prefix));
+  return ((a.network & mask) >>> 0) === ((b.network & mask) >>> 0);
+}
+
+/** The bridge's own address (first host of the subnet) with its prefix, as `ip addr add` wants it. */
+export function gatewayOf(cidr: string): string {
+  const n = parseCidr(cidr);
+  if (!n || n.prefix < 8 || n.prefix > 30) throw new ActionError(`bad bridge subnet "${cidr}" (expected an IPv4 network like 172.30.4.0/24, prefix 8 to 30)`);
+  return `${numberToIp(n.network + 1)}/${n.prefix}`;
+}
+
+const POOL = parseCidr("172.30.0.0/16")!;
+
+/** The first /24 of 172.30.0.0/16 overlapping none of the used networks. */
+export function pickFreeCidr(used: readonly Ipv4Net[]): string | undefined {
+  for (let i = 0; i < 256; i++) {
+    const cand: Ipv4Net = { network: POOL.network + i * 256, prefix: 24 };
+    if (!used.some((u) => overlaps(u, cand))) return formatCidr(cand);
+  }
+  return undefined;
+}
+
+// ---- the host's interfaces -----------------------------------------------
+
+const IpAddrJson = z.array(
+  z.object({
+    ifname: z.string(),
+    addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number() })).default([]),
+  }),
+);
+
+export interface HostAddress {
+  dev: string;
+  net: Ipv4Net;
+  cidr: string;
+}
+
+/** Every IPv4 address on the host (`ip -j addr`), optionally of one device. */
+export async function hostIpv4Addresses(log: Logger, dev?: string): Promise<HostAddress[]> {
+  const argv = dev ? ["ip", "-j", "addr", "show", "dev", dev] : ["ip", "-j", "addr"];
+  const r = await run(log, argv, { quiet: true, check: false });
+  if (r.exitCode !== 0) return [];
+  const parsed = IpAddrJson.safeParse(JSON.parse(r.stdout || "[]"));
+  if (!parsed.success) throw new ActionError(`unexpected output of ${argv.join(" ")}: ${parsed.error.message}`);
+  const out: HostAddress[] = [];
+  for (const link of parsed.data) {
+    for (const a of link.addr_info) {
+      if (a.family !== "inet") continue;
+      const net = parseCidr(`${a.local}/${a.prefixlen}`);
+      if (net) out.push({ dev: link.ifname, net, cidr: `${a.local}/${a.prefixlen}` });
+    }
+  }
+  return out;
+}
+
+export async function linkExists(log: Logger, name: string): Promise<boolean> {
+  const r = await run(log, ["ip", "-br", "link", "show", "dev", name], { quiet: true, check: false });
+  return r.exitCode === 0;
+}
+
+/**
+ * Create the bridge with the subnet's first address and bring it up; a bridge
+ * left by a crash is reused, its address fixed if the subnet changed. Refuses a
+ * subnet another interface of the host already uses. Returns true when it
+ * created the link.
+ */
+export async function ensureBridge(log: Logger, name: string, cidr: string): Promise<boolean> {
+  const gw = gatewayOf(cidr);
+  const want = parseCidr(cidr)!;
+  const clash = (await hostIpv4Addresses(log)).find((a) => a.dev !== name && overlaps(a.net, want));
+  if (clash) throw new ActionError(`bridge subnet ${cidr} overlaps ${clash.cidr} on ${clash.dev}: set docker_bridge_cidr to a free subnet`);
+  let created = false;
+  if (!(await linkExists(log, name))) {
+    await run(log, ["ip", "link", "add", name, "type", "bridge"]);
+    created = true;
+  }
+  const current = await hostIpv4Addresses(log, name);
+  if (!current.some((a) => a.cidr === gw)) {
+    if (current.length > 0) await run(log, ["ip", "addr", "flush", "dev", name]);
+    await run(log, ["ip", "addr", "add", gw, "dev", name]);
+  }
+  await run(log, ["ip", "link", "set", name, "up"]);
+  return created;
+}
+
+export async function deleteBridge(log: Logger, name: string): Promise<void> {
+  if (await linkExists(log, name)) await run(log, ["ip", "link", "del", name]);
+}
+
+// ---- allocation ------------------------------------------------------------
+
+function readCidrFile(file: string): string | undefined {
+  try {
+    const text = fs.readFileSync(file, "utf8").trim();
+    return parseCidr(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A lock file holding its owner's pid; a lock whose owner died is taken over. */
+async function withLockFile<T>(file: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = fs.openSync(file, "wx", 0o644);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const owner = readPidFile(file);
+      if (owner === undefined || !pidAlive(owner)) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() >= deadline) throw new ActionError(`timed out waiting for ${file} (held by pid ${owner})`);
+      await sleep(20);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+// Services of one process allocating at once (parallel starts) queue here; other processes queue on the lock file.
+let allocationQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * The service's bridge subnet: the one kept in `<stateDir>/bridge.cidr`, or
+ * else the first /24 of 172.30.0.0/16 that no other service under stateRoot
+ * keeps and no host interface uses, written there for next time.
+ */
+export async function allocateBridgeCidr(stateRoot: string, stateDir: string, log: Logger): Promise<string> {
+  const mine = readCidrFile(bridgeCidrFile(stateDir));
+  if (mine) return mine;
+  const task = allocationQueue.then(async () => {
+    fs.mkdirSync(stateRoot, { recursive: true });
+    return withLockFile(path.join(stateRoot, ".bridge-cidr.lock"), async () => {
+      const again = readCidrFile(bridgeCidrFile(stateDir));
+      if (again) return again;
+      const used: Ipv4Net[] = [];
+      for (const d of fs.readdirSync(stateRoot, { withFileTypes: true })) {
+        if (!d.isDirectory() || path.resolve(stateRoot, d.name) === path.resolve(stateDir)) continue;
+        const other = readCidrFile(bridgeCidrFile(path.join(stateRoot, d.name)));
+        if (other) used.push(parseCidr(other)!);
+      }
+      for (const a of await hostIpv4Addresses(log)) used.push(a.net);
+      const cidr = pickFreeCidr(used);
+      if (!cidr) throw new ActionError("no free /24 left in 172.30.0.0/16 for the service's bridge: set docker_bridge_cidr");
+      writeBridgeCidr(stateDir, cidr);
+      return cidr;
+    });
+  });
+  allocationQueue = task.catch(() => undefined);
+  return task;
+}
+
+/** Remember the subnet a service's bridge uses, so no other service takes it. */
+export function writeBridgeCidr(stateDir: string, cidr: string): void {
+  const file = bridgeCidrFile(stateDir);
+  if (readCidrFile(file) === cidr) return;
+  fs.mkdirSync(stateDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${cidr}\n`, { mode: 0o644 });
+  fs.renameSync(tmp, file);
+}

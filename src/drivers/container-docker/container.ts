@@ -1,0 +1,274 @@
+// The docker container driver, over the Engine API on the service's private
+// daemon. Every call that changes something is logged as the equivalent
+// `docker -H unix://... ` command line.
+import crypto from "node:crypto";
+import type Docker from "dockerode";
+import type { ContainerInspectInfo } from "dockerode";
+import { ActionError, errorMessage } from "../../util/errors.js";
+import type { Logger } from "../../util/log.js";
+import { formatCommand, splitWords } from "../../util/shell-words.js";
+import type { ResourceConfig } from "../../config/service-config.js";
+import type { ServiceRuntime } from "../../service/runtime.js";
+import type { ResourceDriver, ResourceState } from "../driver.js";
+import type { PrivateDockerDaemon } from "./daemon.js";
+import { parseRunArgs } from "./run-args.js";
+import { checkDataDirFilesystem } from "./service-daemon.js";
+
+export const LABEL_SERVICE = "com.svcmgr.service";
+export const LABEL_RID = "com.svcmgr.rid";
+export const LABEL_HASH = "com.svcmgr.config-hash";
+
+const POLL_MS = 25;
+/** Without a healthcheck, "operational" means still running this long after start: it catches a command that exits at once. */
+const SETTLE_MS = 100;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function statusCode(e: unknown): number | undefined {
+  return typeof e === "object" && e !== null && "statusCode" in e ? (e as { statusCode?: number }).statusCode : undefined;
+}
+
+/** Docker's multiplexed log frames (non-TTY containers) to text. */
+function demuxFrames(buf: Buffer): string {
+  let out = "";
+  let i = 0;
+  while (i + 8 <= buf.length && buf[i]! <= 2 && buf[i + 1] === 0) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString("utf8");
+    i += 8 + size;
+  }
+  return i === 0 ? buf.toString("utf8") : out;
+}
+
+export class DockerContainer implements ResourceDriver {
+  readonly name: string;
+  private readonly image: string;
+  private readonly command: string[] | undefined;
+  private readonly argWords: string[];
+  readonly configHash: string;
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    readonly cfg: ResourceConfig,
+    private readonly log: Logger,
+  ) {
+    this.name = `${rt.name}.container.${cfg.rid.split("#")[1]}`;
+    this.image = cfg.text.run_image!;
+    this.command = cfg.text.run_command ? splitWords(cfg.text.run_command) : undefined;
+    this.argWords = splitWords(cfg.text.run_args ?? "");
+    this.configHash = crypto.createHash("sha256").update(JSON.stringify([this.image, this.command ?? null, this.argWords])).digest("hex").slice(0, 16);
+  }
+
+  private get startTimeoutMs(): number {
+    return this.cfg.values.start_timeout as number;
+  }
+
+  private get stopTimeoutS(): number {
+    return Math.ceil((this.cfg.values.stop_timeout as number) / 1000);
+  }
+
+  private async daemon(): Promise<PrivateDockerDaemon> {
+    return this.rt.dockerDaemon();
+  }
+
+  private async inspect(docker: Docker): Promise<ContainerInspectInfo | undefined> {
+    try {
+      return await docker.getContainer(this.name).inspect();
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** `760b01810910@ubuntu:14.04`: the short id and the image's name when it was given by id. */
+  private async label(docker: Docker, info: ContainerInspectInfo): Promise<string> {
+    let image = info.Config.Image;
+    if (/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) {
+      try {
+        image = (await docker.getImage(image).inspect()).RepoTags?.[0] ?? image;
+      } catch {
+        // the image may have been removed since; keep the id
+      }
+    }
+    return `${info.Id.slice(0, 12)}@${image}`;
+  }
+
+  async status(): Promise<ResourceState> {
+    const daemon = await this.daemon();
+    if (!(await daemon.isRunning())) return { status: "down", log: [{ level: "info", message: "docker daemon is not running" }] };
+    const docker = daemon.client();
+    const info = await this.inspect(docker);
+    if (!info) return { status: "down", log: [{ level: "info", message: "can not find container id" }] };
+    const label = await this.label(docker, info);
+    const log: ResourceState["log"] = [];
+    const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
+    if (!info.State.Running) {
+      if (drift) log.push({ level: "info", message: "config changed: the next start re-creates the container" });
+      return { status: "down", label, log };
+    }
+    if (drift) log.push({ level: "warn", message: "config changed: restart to apply" });
+    const health = info.State.Health?.Status;
+    if (health === "unhealthy") log.push({ level: "warn", message: "container is unhealthy" });
+    else if (health === "starting") log.push({ level: "warn", message: "healthcheck still starting" });
+    return { status: log.some((l) => l.level === "warn") ? "warn" : "up", label, log };
+  }
+
+  private cli(daemon: PrivateDockerDaemon, ...args: string[]): string {
+    return formatCommand([...daemon.cliArgs(), ...args]);
+  }
+
+  /** The daemon, started if needed (refused while the data dir's filesystem is down). */
+  private async runningDaemon(): Promise<{ daemon: PrivateDockerDaemon; docker: Docker }> {
+    const daemon = await this.daemon();
+    if (!(await daemon.isRunning())) {
+      await checkDataDirFilesystem(this.rt, daemon.dataDir);
+      await daemon.start();
+      this.rt.daemonStartedHere = true;
+    }
+    return { daemon, docker: daemon.client() };
+  }
+
+  async start(): Promise<boolean> {
+    const { daemon, docker } = await this.runningDaemon();
+    let info = await this.inspect(docker);
+    if (info?.State.Running) {
+      const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
+      this.log.info(`container ${this.name} is already up${drift ? " (config changed: restart to apply)" : ""}`);
+      return false;
+    }
+    if (info && info.Config.Labels?.[LABEL_HASH] !== this.configHash) {
+      this.log.info(this.cli(daemon, "rm", info.Id.slice(0, 12)) + "   # config changed since it was created");
+      await docker.getContainer(info.Id).remove();
+      info = undefined;
+    }
+    let id: string;
+    if (info) {
+      id = info.Id;
+      this.log.info(this.cli(daemon, "start", id.slice(0, 12)));
+      try {
+        await docker.getContainer(id).start();
+      } catch (e) {
+        if (statusCode(e) !== 304) throw this.failure("docker start", e);
+      }
+      this.log.info(`output:\n${id.slice(0, 12)}\n`);
+    } else {
+      id = await this.create(daemon, docker);
+    }
+    await this.waitOperational(docker, id);
+    return true;
+  }
+
+  private async create(daemon: PrivateDockerDaemon, docker: Docker): Promise<string> {
+    const { options, errors } = parseRunArgs(this.argWords);
+    if (errors.length) throw new ActionError(`run_args: ${errors.join("; ")}`, this.cfg.rid);
+    const labels = { [LABEL_SERVICE]: this.rt.name, [LABEL_RID]: this.cfg.rid, [LABEL_HASH]: this.configHash };
+    const labelArgs = Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
+    this.log.info(this.cli(daemon, "run", "-d", `--name=${this.name}`, ...labelArgs, ...this.argWords, this.image, ...(this.command ?? [])));
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer({
+        ...options,
+        name: this.name,
+        Image: this.image,
+        ...(this.command ? { Cmd: this.command } : {}),
+        Labels: { ...options.Labels, ...labels },
+      });
+    } catch (e) {
+      if (statusCode(e) === 404) {
+        throw new ActionError(`image ${this.image} is not in ${this.rt.name}'s docker daemon: pull or load it first (svcmgr -s ${this.rt.name} docker pull ${this.image})`, this.cfg.rid);
+      }
+      throw this.failure("docker create", e);
+    }
+    try {
+      await container.start();
+    } catch (e) {
+      throw this.failure("docker start", e);
+    }
+    this.log.info(`output:\n${container.id}\n`);
+    return container.id;
+  }
+
+  private failure(what: string, e: unknown): ActionError {
+    const msg = errorMessage(e).replace(/^\(HTTP code \d+\) [a-z ]+ - /, "").trim();
+    return new ActionError(`${what} failed: ${msg}`, this.cfg.rid, e);
+  }
+
+  private async lastLogLines(docker: Docker, id: string): Promise<string> {
+    try {
+      const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, tail: 5 });
+      const text = demuxFrames(buf).trim();
+      return text ? `; last output: ${text.split("\n").join(" | ")}` : "";
+    } catch {
+      return "";
+    }
+  }
+
+  /** "wait for container up status", then "wait for container operational", within start_timeout. */
+  private async waitOperational(docker: Docker, id: string): Promise<void> {
+    const deadline = Date.now() + this.startTimeoutMs;
+    const exited = async (info: ContainerInspectInfo): Promise<never> => {
+      throw new ActionError(`container exited with code ${info.State.ExitCode} right after start${await this.lastLogLines(docker, id)}`, this.cfg.rid);
+    };
+    this.log.info("wait for container up status");
+    let info = await docker.getContainer(id).inspect();
+    while (!info.State.Running) {
+      if (["exited", "dead"].includes(info.State.Status)) await exited(info);
+      if (Date.now() > deadline) throw new ActionError(`container not running after ${this.startTimeoutMs / 1000}s (state ${info.State.Status})`, this.cfg.rid);
+      await sleep(POLL_MS);
+      info = await docker.getContainer(id).inspect();
+    }
+    this.log.info("wait for container operational");
+    const test = info.Config.Healthcheck?.Test;
+    const hasHealthcheck = Array.isArray(test) && test.length > 0 && test[0] !== "NONE";
+    const settleUntil = Math.min(Date.now() + SETTLE_MS, deadline);
+    for (;;) {
+      if (!info.State.Running) await exited(info);
+      const health = info.State.Health?.Status;
+      if (hasHealthcheck) {
+        if (health === "healthy") return;
+        if (health === "unhealthy") throw new ActionError(`container turned unhealthy${await this.lastLogLines(docker, id)}`, this.cfg.rid);
+        if (Date.now() > deadline) throw new ActionError(`container not healthy after start_timeout (${this.startTimeoutMs / 1000}s): health ${health ?? "unknown"}`, this.cfg.rid);
+      } else if (Date.now() >= settleUntil) return;
+      await sleep(POLL_MS);
+      info = await docker.getContainer(id).inspect();
+    }
+  }
+
+  async stop(): Promise<boolean> {
+    const daemon = await this.daemon();
+    if (!(await daemon.isRunning())) {
+      this.log.info("docker daemon is not running: container already down");
+      return false;
+    }
+    const docker = daemon.client();
+    const info = await this.inspect(docker);
+    let changed = false;
+    if (!info?.State.Running) {
+      this.log.info(info ? `container ${this.name} is already down` : `container ${this.name} does not exist: already down`);
+    } else {
+      const id12 = info.Id.slice(0, 12);
+      const t = this.stopTimeoutS;
+      this.log.info(this.cli(daemon, "stop", ...(t === 10 ? [] : [`--time=${t}`]), id12));
+      try {
+        await docker.getContainer(info.Id).stop({ t });
+      } catch (e) {
+        if (statusCode(e) !== 304) throw this.failure("docker stop", e);
+      }
+      this.log.info(`output:\n${id12}\n`);
+      this.log.info("wait for container down status");
+      const deadline = Date.now() + (t + 10) * 1000;
+      while ((await docker.getContainer(info.Id).inspect()).State.Running) {
+        if (Date.now() > deadline) throw new ActionError(`container still running ${t + 10}s after docker stop`, this.cfg.rid);
+        await sleep(POLL_MS);
+      }
+      changed = true;
+    }
+    if (info && this.cfg.values.rm === true) {
+      this.log.info(this.cli(daemon, "rm", info.Id.slice(0, 12)));
+      await docker.getContainer(info.Id).remove();
+      changed = true;
+    }
+    await this.rt.stopIdleDaemon();
+    return changed;
+  }
+}

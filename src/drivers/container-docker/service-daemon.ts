@@ -1,0 +1,45 @@
+// The private daemon of a service, built from its [DEFAULT] keywords.
+import path from "node:path";
+import { ActionError } from "../../util/errors.js";
+import { splitWords } from "../../util/shell-words.js";
+import type { ServiceRuntime } from "../../service/runtime.js";
+import { PrivateDockerDaemon, allocateBridgeCidr } from "./daemon.js";
+
+export async function daemonFor(rt: ServiceRuntime): Promise<PrivateDockerDaemon> {
+  const d = rt.cfg.defaults.text;
+  const v = rt.cfg.defaults.values;
+  if (v.docker_daemon_private === false) {
+    throw new ActionError(`docker_daemon_private = false: svcmgr only manages containers on a private daemon (set docker_data_dir)`);
+  }
+  const dataDir = d.docker_data_dir ?? path.join(rt.stateDir, "docker");
+  const bridgeCidr = d.docker_bridge_cidr ?? (await allocateBridgeCidr(rt.paths.var, rt.stateDir, rt.log));
+  return new PrivateDockerDaemon({
+    svc: rt.name,
+    stateDir: rt.stateDir,
+    dataDir,
+    socketGroup: d.docker_socket_group,
+    socketMode: v.docker_socket_mode,
+    bridgeCidr,
+    extraArgs: splitWords(d.docker_daemon_args ?? ""),
+    runDir: rt.paths.run,
+    log: rt.log,
+  });
+}
+
+/**
+ * The daemon must not write its data on the mount point of a filesystem of the
+ * service that is down: it would fill the directory under the mount.
+ */
+export async function checkDataDirFilesystem(rt: ServiceRuntime, dataDir: string): Promise<void> {
+  const drivers = await rt.drivers();
+  const holders = rt.cfg.resources
+    .filter((r) => r.group === "fs" && !r.disabled && r.text.mnt !== undefined)
+    .filter((r) => dataDir === r.text.mnt || dataDir.startsWith(`${r.text.mnt!.replace(/\/$/, "")}/`))
+    .sort((a, b) => b.text.mnt!.length - a.text.mnt!.length);
+  const fs = holders[0];
+  if (!fs) return;
+  const st = await drivers.get(fs.rid)!.status();
+  if (st.status !== "up") {
+    throw new ActionError(`docker_data_dir ${dataDir} lies on ${fs.rid} (${fs.text.mnt}), which is ${st.status}: start ${fs.rid} first`, fs.rid);
+  }
+}
