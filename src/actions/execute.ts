@@ -35,7 +35,7 @@ export interface PlanOutcome {
 }
 
 /** Run a plan on a runtime. Exported for tests that drive a runtime directly. */
-export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollback: boolean; concurrency?: number }): Promise<PlanOutcome> {
+export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollback: boolean; concurrency?: number; provision?: boolean }): Promise<PlanOutcome> {
   const undo: UndoStep[] = [];
   const failed: PlanOutcome["failed"] = [];
   const limit = pLimit(opts.concurrency ?? 8);
@@ -47,6 +47,7 @@ export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollba
     const one = async (rid: string): Promise<void> => {
       const d = drivers.get(rid)!;
       try {
+        if (opts.provision && plan.action === "start") await d.provision?.();
         const changed = plan.action === "start" ? await d.start() : await d.stop();
         if (changed && plan.action === "start") undo.push({ rid, undo: () => d.stop() });
       } catch (e) {
@@ -92,10 +93,11 @@ function summary(action: PlanAction, o: PlanOutcome): string {
 }
 
 /** start / stop / restart of one service. Resolves false when the action failed (exit 1). */
-export async function runServiceAction(paths: Paths, name: string, action: PlanAction | "restart", opts: ActionOptions): Promise<boolean> {
+export async function runServiceAction(paths: Paths, name: string, action: PlanAction | "restart" | "provision", opts: ActionOptions): Promise<boolean> {
   const cfg = loadValidService(paths, name);
   const resources = cfg.resources.map((r) => ({ rid: r.rid, group: r.group, subset: r.subset, tags: r.tags, disabled: r.disabled, order: r.group === "fs" ? r.text.mnt : undefined }));
-  const actions: PlanAction[] = action === "restart" ? ["stop", "start"] : [action];
+  // provision = a start that first creates what each resource needs (loop file, filesystem)
+  const actions: PlanAction[] = action === "restart" ? ["stop", "start"] : action === "provision" ? ["start"] : [action];
   const plans = actions.map((a) => planAction(resources, cfg.subsets, a, opts.selection));
   if (opts.dryRun) {
     for (const p of plans) opts.out(formatPlan(name, p));
@@ -107,7 +109,7 @@ export async function runServiceAction(paths: Paths, name: string, action: PlanA
     if (lock.tookOverFrom !== undefined) opts.log.warn(`took over the lock left by dead process ${lock.tookOverFrom}`);
     const rollback = !opts.disableRollback && cfg.defaults.values.rollback !== false;
     for (const plan of plans) {
-      const outcome = await executePlan(rt, plan, { rollback, concurrency: opts.concurrency });
+      const outcome = await executePlan(rt, plan, { rollback, concurrency: opts.concurrency, provision: action === "provision" });
       if (!outcome.ok) {
         opts.log.error(summary(plan.action, outcome));
         return false;

@@ -130,7 +130,7 @@ async function forEachService(input: ActionInput, names: string[], fn: (name: st
 }
 
 function resourceAction(name: string, summary: string, group?: ResourceGroup): ActionSpec {
-  const action = name.startsWith("start") ? "start" : name.startsWith("stop") ? "stop" : (name as "restart" | "boot");
+  const action = name.startsWith("start") ? "start" : name.startsWith("stop") ? "stop" : (name as "restart" | "boot" | "provision");
   return {
     name,
     summary,
@@ -259,6 +259,7 @@ export const actionTable: ActionSpec[] = [
     resourceAction(`start${g}`, `start the ${g} resources only (= start --rid ${g})`, g),
     resourceAction(`stop${g}`, `stop the ${g} resources only (= stop --rid ${g})`, g),
   ]),
+  resourceAction("provision", "create what the resources need (loop disk files, filesystems) and start them", undefined),
   resourceAction("boot", "on node boot: start every service whose autostart_node is this node", undefined),
   ...statusActions,
   {

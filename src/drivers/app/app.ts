@@ -11,9 +11,7 @@ import type { ResourceDriver, ResourceState } from "../driver.js";
 
 type Which = "start" | "stop" | "check";
 
-interface Outcome extends RunResult {
-  timedOut: boolean;
-}
+type Outcome = RunResult;
 
 const tail = (r: RunResult, n = 5): string => (r.stdout + r.stderr).trim().split("\n").slice(-n).join("\n");
 
@@ -38,16 +36,8 @@ export class AppScripts implements ResourceDriver {
     }
   }
 
-  private async exec(argv: string[], quiet: boolean): Promise<Outcome> {
-    const t0 = Date.now();
-    const r = await run(this.log, argv, {
-      check: false,
-      quiet,
-      timeoutMs: this.timeoutMs,
-      env: { ...process.env, SVCMGR_SVCNAME: this.rt.name, SVCMGR_RID: this.cfg.rid },
-    });
-    // run() reports a killed command as exit 127; the elapsed time tells a timeout from a missing program.
-    return { ...r, timedOut: r.exitCode === 127 && Date.now() - t0 >= this.timeoutMs };
+  private exec(argv: string[], quiet: boolean): Promise<Outcome> {
+    return run(this.log, argv, { check: false, quiet, timeoutMs: this.timeoutMs, env: { SVCMGR_SVCNAME: this.rt.name, SVCMGR_RID: this.cfg.rid } });
   }
 
   private failure(argv: string[], r: Outcome): string {

@@ -74,7 +74,7 @@ export class VolumeGroup implements ResourceDriver {
 
   private lvm(argv: string[], quiet = false): Promise<RunResult> {
     // lvm complains about every inherited file descriptor otherwise
-    return run(this.log, argv, { check: false, quiet, timeoutMs: 120_000, env: { ...process.env, LVM_SUPPRESS_FD_WARNINGS: "1" } });
+    return run(this.log, argv, { check: false, quiet, timeoutMs: 120_000, env: { LVM_SUPPRESS_FD_WARNINGS: "1" } });
   }
 
   private async rows(cmd: "vgs" | "lvs", fields: string[]): Promise<Record<string, string>[] | undefined> {
