@@ -108,9 +108,11 @@ describe("app", { concurrency: false }, () => {
   test("a missing program and a bad quote are clear errors", async () => {
     const missing = await driverFor(`start = ${tmp}/nope arg`);
     await assert.rejects(missing.drv.start(), (e: unknown) => e instanceof ActionError && e.message.startsWith(`${tmp}/nope arg exited 127`) && /ENOENT/.test(e.message));
-    const quote = await driverFor(`start = echo 'oops\ncheck = echo "half`);
-    await assert.rejects(quote.drv.start(), /start = echo 'oops: unterminated ' quote/);
-    const st = await quote.drv.status();
-    assert.equal(st.status, "undef");
+    // an unterminated quote never reaches an action: the config is refused with its line
+    const cfg = parseServiceConfig("apptest", `${tmp}/etc/apptest.conf`, `[app#1]\nstart = echo 'oops\ncheck = echo "half\n`, { nodename: "node1", varDir: tmp, etcDir: tmp });
+    assert.deepEqual(cfg.problems.map((p) => [p.line, p.key, p.message]), [
+      [2, "start", "unterminated ' quote"],
+      [3, "check", 'unterminated " quote'],
+    ]);
   });
 });
