@@ -8,9 +8,6 @@ import { PrivateDockerDaemon, allocateBridgeCidr } from "./daemon.js";
 export async function daemonFor(rt: ServiceRuntime): Promise<PrivateDockerDaemon> {
   const d = rt.cfg.defaults.text;
   const v = rt.cfg.defaults.values;
-  if (v.docker_daemon_private === false) {
-    throw new ActionError(`docker_daemon_private = false: svcmgr only manages containers on a private daemon (set docker_data_dir)`);
-  }
   const dataDir = d.docker_data_dir ?? path.join(rt.stateDir, "docker");
   const bridgeCidr = d.docker_bridge_cidr ?? (await allocateBridgeCidr(rt.paths.var, rt.stateDir, rt.log));
   return new PrivateDockerDaemon({
