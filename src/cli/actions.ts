@@ -45,6 +45,7 @@ export interface CliOptions {
   watch?: boolean;
   interval?: string;
   lines?: string;
+  debug?: boolean;
 }
 
 export interface ActionInput {
@@ -441,11 +442,11 @@ export const actionTable: ActionSpec[] = [
   {
     name: "logs",
     summary: "show the service's log (--follow to keep reading)",
-    configure: (cmd) => cmd.option("--follow", "keep printing new lines").option("--lines <n>", "last lines only"),
+    configure: (cmd) => cmd.option("--follow", "keep printing new lines").option("--lines <n>", "last lines only").option("--debug", "also the debug lines (status probes)"),
     async run(input) {
       const names = await selectServices(input, false);
       const { printLogs } = await import("./logs.js");
-      return printLogs(input.paths, names, { follow: input.opts.follow === true, lines: input.opts.lines ? Number(input.opts.lines) : undefined, color: useColor(input.opts) });
+      return printLogs(input.paths, names, { follow: input.opts.follow === true, lines: input.opts.lines ? Number(input.opts.lines) : undefined, color: useColor(input.opts), debug: input.opts.debug === true });
     },
   },
   {

@@ -14,27 +14,25 @@ interface JsonLine {
 
 const LEVELS: Record<number, Level> = { 20: "debug", 30: "info", 40: "warn", 50: "error" };
 
-export function formatLogLine(line: string, color: boolean): string | undefined {
+export function formatLogLine(line: string, color: boolean, debug = false): string | undefined {
   if (!line.trim()) return undefined;
   try {
     const j = JSON.parse(line) as JsonLine;
+    if (!debug && (j.level ?? 30) < 30) return undefined;
     return formatHuman({ time: new Date(j.time ?? 0), level: LEVELS[j.level ?? 30] ?? "info", svc: j.svc, rid: j.rid, msg: j.msg ?? "" }, color);
   } catch {
     return line;
   }
 }
 
-export async function printLogs(paths: Paths, names: string[], opts: { follow: boolean; lines?: number; color: boolean }): Promise<number> {
+export async function printLogs(paths: Paths, names: string[], opts: { follow: boolean; lines?: number; color: boolean; debug: boolean }): Promise<number> {
   const files = names.map((n) => logFile(paths, n)).filter((f) => fs.existsSync(f));
   const offsets = new Map<string, number>();
   for (const f of files) {
     const text = fs.readFileSync(f, "utf8");
-    let lines = text.split("\n");
-    if (opts.lines !== undefined) lines = lines.slice(-opts.lines - 1);
-    for (const l of lines) {
-      const out = formatLogLine(l, opts.color);
-      if (out !== undefined) process.stdout.write(out + "\n");
-    }
+    let shown = text.split("\n").flatMap((l) => formatLogLine(l, opts.color, opts.debug) ?? []);
+    if (opts.lines !== undefined) shown = shown.slice(-opts.lines);
+    for (const l of shown) process.stdout.write(l + "\n");
     offsets.set(f, Buffer.byteLength(text));
   }
   while (opts.follow) {
@@ -49,7 +47,7 @@ export async function printLogs(paths: Paths, names: string[], opts: { follow: b
       fs.closeSync(fd);
       offsets.set(f, size);
       for (const l of buf.toString("utf8").split("\n")) {
-        const out = formatLogLine(l, opts.color);
+        const out = formatLogLine(l, opts.color, opts.debug);
         if (out !== undefined) process.stdout.write(out + "\n");
       }
     }
