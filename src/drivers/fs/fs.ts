@@ -9,6 +9,7 @@ import type { Logger } from "../../util/log.js";
 import { run, type RunResult } from "../../util/run.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { ResourceDriver, ResourceState } from "../driver.js";
+import { findExecutable } from "../../util/which.js";
 
 export interface MountEntry {
   /** "major:minor" of the mounted device */
@@ -58,19 +59,6 @@ export function blockMajMin(dev: string): string | undefined {
   return `${major}:${minor}`;
 }
 
-function findProgram(name: string): string | undefined {
-  for (const d of [...(process.env.PATH ?? "").split(":"), "/usr/local/sbin", "/usr/sbin", "/sbin"]) {
-    if (!d) continue;
-    const p = path.join(d, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
 
 const lastLines = (r: RunResult, n = 5): string => (r.stderr + r.stdout).trim().split("\n").slice(-n).join("\n");
 
@@ -188,7 +176,7 @@ export class Filesystem implements ResourceDriver {
       if (r.exitCode >= 4) throw new ActionError(`${formatCommand(argv)} exited ${r.exitCode}, not mounting: ${lastLines(r)} (repair by hand: e2fsck ${dev})`, this.cfg.rid);
       if (r.exitCode & 2) this.log.warn(`e2fsck corrected ${dev} and advises a reboot`);
     } else if (this.type === "xfs") {
-      if (!findProgram("xfs_repair")) {
+      if (!findExecutable("xfs_repair")) {
         this.log.info(`xfs_repair is not installed: ${dev} not checked`);
         return;
       }
@@ -224,7 +212,7 @@ export class Filesystem implements ResourceDriver {
     const below = mounts.filter((m) => m.mountpoint.startsWith(`${real}/`)).map((m) => m.mountpoint);
     const why: string[] = [];
     if (below.length) why.push(`mounted below it: ${below.join(", ")}`);
-    if (findProgram("fuser")) {
+    if (findExecutable("fuser")) {
       const holders = describeHolders(await run(this.log, ["fuser", "-vm", this.mnt], { check: false, quiet: true, timeoutMs: 60_000 }), real);
       if (holders.length) why.push(`used by ${holders.join(", ")}`);
     } else why.push("install psmisc (fuser) to see which processes use it");
@@ -249,7 +237,7 @@ export class Filesystem implements ResourceDriver {
     }
     if (probe.exitCode !== 2) throw new ActionError(`blkid -p ${dev} exited ${probe.exitCode} (conflicting signatures? see wipefs ${dev}): ${lastLines(probe)}`, this.cfg.rid);
     const mkfs = `mkfs.${this.type}`;
-    if (!findProgram(mkfs)) throw new ActionError(`${mkfs} is not installed: cannot create the ${this.type} filesystem on ${dev}`, this.cfg.rid);
+    if (!findExecutable(mkfs)) throw new ActionError(`${mkfs} is not installed: cannot create the ${this.type} filesystem on ${dev}`, this.cfg.rid);
     let opts: string[];
     try {
       opts = splitWords(this.mkfsOpt ?? "");

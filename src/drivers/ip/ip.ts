@@ -1,8 +1,6 @@
 // ip resource: one IPv4 address plumbed on a host interface with iproute2,
 // announced with a gratuitous ARP, and checked free on the network first.
-import fs from "node:fs";
 import net from "node:net";
-import path from "node:path";
 import { lookup } from "node:dns/promises";
 import { z } from "zod";
 import type { ResourceConfig } from "../../config/service-config.js";
@@ -11,6 +9,7 @@ import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { CommandError, run, type RunResult } from "../../util/run.js";
 import type { ResourceDriver, ResourceState } from "../driver.js";
+import { findExecutable } from "../../util/which.js";
 
 const linkList = z.array(
   z.object({
@@ -77,21 +76,6 @@ export async function resolveIpv4(name: string): Promise<string> {
   }
 }
 
-/** The path of an installed program, searching PATH and the sbin dirs (root tools live there). */
-function findProgram(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/local/sbin", "/usr/sbin", "/sbin"];
-  for (const d of dirs) {
-    if (!d) continue;
-    const p = path.join(d, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
 
 type ArpingFlavour = "habets" | "iputils";
 let arpingFlavourP: Promise<ArpingFlavour> | undefined;
@@ -174,7 +158,7 @@ export class IpAddress implements ResourceDriver {
   /** Does some other host answer for `ip` on our device's network? ARP when possible, else ICMP. */
   private async answersOnNetwork(ip: string): Promise<boolean> {
     const opts = { check: false, quiet: true, timeoutMs: 10_000 };
-    if (findProgram("arping")) {
+    if (findExecutable("arping")) {
       const flavour = await arpingFlavour(this.log);
       let r: RunResult;
       let answered: boolean;
@@ -199,7 +183,7 @@ export class IpAddress implements ResourceDriver {
       this.log.warn(`could not check ${ip} with arping: ${(r.stderr || r.stdout).trim().split("\n").slice(-2).join(" ")}`);
       return false;
     }
-    if (findProgram("ping")) {
+    if (findExecutable("ping")) {
       const r = await run(this.log, ["ping", "-c", "1", "-W", "1", "-I", this.dev, ip], opts);
       return r.exitCode === 0;
     }
@@ -222,7 +206,7 @@ export class IpAddress implements ResourceDriver {
       throw new ActionError(errorMessage(e), this.cfg.rid);
     }
     await this.exec(["ip", "addr", "add", `${ip}/${prefix}`, "dev", this.dev]);
-    if (this.announce && findProgram("arping")) await this.gratuitousArp(ip);
+    if (this.announce && findExecutable("arping")) await this.gratuitousArp(ip);
     return true;
   }
 
