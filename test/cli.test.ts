@@ -223,3 +223,22 @@ describe("plans, edits and deletion", () => {
     for (const kw of kws) assert.match(text, new RegExp(`^${kw.split(".").pop()!.replace("=", " = ")}$`, "m"));
   });
 });
+
+describe("get", () => {
+  const r = new CliRoot();
+  after(() => r.cleanup());
+  test("as written (any alias), evaluated with --eval, defaults, unset and unknown keywords", () => {
+    fs.mkdirSync(r.file("etc"), { recursive: true });
+    fs.copyFileSync(path.resolve("test/fixtures/app.opensvc.com.conf"), r.file("etc/app.opensvc.com.conf"));
+    const get = (...kw: string[]) => r.run(["-s", "app.opensvc.com", "get", ...kw.flatMap((k) => ["--kw", k])]);
+    assert.equal(get("fs#2.mnt_opt").stdout, "rw\n", "mnt_opts is written, mnt_opt asked: one keyword");
+    assert.equal(get("container#1.start_timeout").stdout, "60s\n", "the default when unset");
+    assert.equal(r.run(["-s", "app.opensvc.com", "get", "--eval", "--kw", "container#1.run_image"]).stdout, "f66342b343ae\n");
+    const unset = get("DEFAULT.docker_bridge_cidr");
+    assert.equal(unset.code, 1);
+    assert.match(unset.stderr, /DEFAULT\.docker_bridge_cidr is not set/);
+    const unknown = get("container#1.nope");
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /--kw container#1\.nope: unknown keyword/);
+  });
+});

@@ -11,12 +11,9 @@ import { configFile, logFile, stateDir, shortcutLink, type Paths } from "../util
 import { Logger, fileSink, humanSink } from "../util/log.js";
 import { configContext, listServiceNames, readServiceConfig, resolveSelector, setFrozen, writeConfigAtomic, loadValidService } from "../service/repository.js";
 import { createService } from "../service/create.js";
-import { applyKeywordEdits, editConfigText, parseKwAssignment, parseKwPath, removeSections } from "../config/edit.js";
-import { commonResourceKeywords, findKeyword } from "../config/keyword.js";
+import { applyKeywordEdits, editConfigText, parseKwAssignment, parseKwPath, readKeyword, removeSections } from "../config/edit.js";
 import { parseIni } from "../config/ini.js";
-import { manifestsOf } from "../drivers/registry.js";
 import { classifySection } from "../config/service-config.js";
-import { defaultKeywords, subsetKeywords } from "../service/default-keywords.js";
 import { acquireLock } from "../actions/lock.js";
 import { START_ORDER, type ResourceGroup } from "../service/groups.js";
 import type { Selection } from "../service/planner.js";
@@ -46,6 +43,7 @@ export interface CliOptions {
   interval?: string;
   lines?: string;
   debug?: boolean;
+  eval?: boolean;
 }
 
 export interface ActionInput {
@@ -206,16 +204,6 @@ async function editConfig(input: ActionInput, name: string, change: Parameters<t
   }
 }
 
-function keywordKnown(section: string, key: string): boolean {
-  const kind = classifySection(section);
-  if (kind.kind === "default") return findKeyword(defaultKeywords, key) !== undefined;
-  if (kind.kind === "subset") return findKeyword(subsetKeywords, key) !== undefined;
-  if (kind.kind === "resource") {
-    return [commonResourceKeywords, ...manifestsOf(kind.group).map((m) => m.keywords)].some((defs) => findKeyword(defs, key) !== undefined);
-  }
-  return false;
-}
-
 const statusActions: ActionSpec[] = [
   {
     name: "print_status",
@@ -309,16 +297,9 @@ export const actionTable: ActionSpec[] = [
         const cfg = readServiceConfig(input.paths, n);
         for (const spec of specs) {
           const { section, key } = parseKwPath(spec);
-          const entry = cfg.doc.get(section, key);
-          const evaluated = (input.opts as { eval?: boolean }).eval;
-          let value: string | undefined = entry?.value;
-          if (evaluated || value === undefined) {
-            const res = section === "DEFAULT" ? cfg.defaults.text : cfg.resources.find((r) => r.section === section)?.text;
-            const def = findKeyword(section === "DEFAULT" ? defaultKeywords : [...commonResourceKeywords, ...(cfg.resources.find((r) => r.section === section)?.manifest.keywords ?? [])], key);
-            value = def ? res?.[def.name] : value;
-          }
+          const { known, value } = readKeyword(cfg, section, key, input.opts.eval === true);
+          if (!known) throw new UsageError(`--kw ${spec}: unknown keyword`);
           if (value === undefined) {
-            if (!keywordKnown(section, key)) throw new UsageError(`--kw ${spec}: unknown keyword`);
             process.stderr.write(`${n}: ${spec} is not set\n`);
             code = 1;
           } else process.stdout.write(value + "\n");

@@ -2,7 +2,10 @@
 // that would make the config invalid is refused with nothing written.
 import { UsageError, ConfigError, type ConfigProblem, formatProblem } from "../util/errors.js";
 import { parseIni, serializeIni, setValue, unsetValue, removeSection, type IniDocument } from "./ini.js";
-import { parseServiceConfig, type ConfigContext, type ServiceConfig } from "./service-config.js";
+import { classifySection, parseServiceConfig, type ConfigContext, type ServiceConfig } from "./service-config.js";
+import { commonResourceKeywords, findKeyword, type KeywordDef } from "./keyword.js";
+import { defaultKeywords, subsetKeywords } from "../service/default-keywords.js";
+import { manifestsOf } from "../drivers/registry.js";
 
 export interface KeywordEdit {
   section: string;
@@ -70,4 +73,32 @@ export function removeSections(doc: IniDocument, sections: readonly string[]): I
     if (!removeSection(doc, s)) throw new UsageError(`no section [${s}]`);
   }
   return doc;
+}
+
+/** The keyword definitions a section accepts; undefined for a section that cannot exist. */
+function keywordDefsOf(cfg: ServiceConfig, section: string): KeywordDef[] | undefined {
+  const kind = classifySection(section);
+  if (kind.kind === "default") return defaultKeywords;
+  if (kind.kind === "subset") return subsetKeywords;
+  if (kind.kind === "unknown") return undefined;
+  const res = cfg.resources.find((r) => r.section === section);
+  const own = res ? [res.manifest] : manifestsOf(kind.group);
+  return [...own.flatMap((m) => m.keywords), ...commonResourceKeywords];
+}
+
+/**
+ * A keyword's value as written (any alias spelling), or with `evaluate` as
+ * the service sees it: references expanded, default applied.
+ */
+export function readKeyword(cfg: ServiceConfig, section: string, key: string, evaluate: boolean): { known: boolean; value: string | undefined } {
+  const def = findKeyword(keywordDefsOf(cfg, section) ?? [], key);
+  if (!def) return { known: false, value: undefined };
+  const written = cfg.doc.section(section)?.entries.find((e) => [def.name, ...(def.aliases ?? [])].includes(e.key.toLowerCase()))?.value;
+  if (written !== undefined && !evaluate) return { known: true, value: written };
+  const effective =
+    section === "DEFAULT"
+      ? cfg.defaults.text
+      : (cfg.resources.find((r) => r.section === section)?.text ??
+        Object.fromEntries(cfg.subsets.filter((s) => s.section === section).map((s) => ["parallel", String(s.parallel)])));
+  return { known: true, value: effective[def.name] ?? written };
 }
