@@ -6,7 +6,7 @@ import pLimit from "p-limit";
 import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { lockFile, type Paths } from "../util/paths.js";
-import { loadValidService } from "../service/repository.js";
+import { ensureStateDir, loadValidService } from "../service/repository.js";
 import { formatPlan, planAction, type Plan, type PlanAction, type Selection } from "../service/planner.js";
 import { ServiceRuntime } from "../service/runtime.js";
 import { acquireLock } from "./lock.js";
@@ -103,6 +103,7 @@ export async function runServiceAction(paths: Paths, name: string, action: PlanA
     for (const p of plans) opts.out(formatPlan(name, p));
     return true;
   }
+  ensureStateDir(paths, name);
   const lock = await acquireLock(lockFile(paths, name), { action, waitMs: opts.waitMs });
   const rt = new ServiceRuntime(paths, cfg, opts.log);
   try {
@@ -124,7 +125,6 @@ export async function runServiceAction(paths: Paths, name: string, action: PlanA
     throw e;
   } finally {
     await rt.refreshStatusCache().catch((e: unknown) => opts.log.warn(`status cache not written: ${errorMessage(e)}`));
-    await rt.close();
     lock.release();
   }
 }

@@ -87,12 +87,22 @@ export function writeConfigAtomic(paths: Paths, name: string, text: string): voi
   const fd = fs.openSync(tmp, "r");
   fs.fsyncSync(fd);
   fs.closeSync(fd);
-  if (fs.existsSync(file)) fs.copyFileSync(file, `${file}.bak`);
+  if (fs.existsSync(file)) {
+    // copyFile gives the copy the mode of the old file, which may have been written wider by hand
+    fs.copyFileSync(file, `${file}.bak`);
+    fs.chmodSync(`${file}.bak`, 0o640);
+  }
   fs.renameSync(tmp, file);
 }
 
+/**
+ * The state dir: 0750 (the private daemon gives it the socket's group when it
+ * starts), under a var dir that anyone may traverse but not list (0711), so
+ * that a team reaches its socket and nothing else.
+ */
 export function ensureStateDir(paths: Paths, name: string): string {
   const dir = stateDir(paths, name);
+  fs.mkdirSync(paths.var, { recursive: true, mode: 0o711 });
   fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
   return dir;
 }

@@ -1,6 +1,5 @@
 // A service at action or status time: its config, its drivers, its private
 // docker daemon (one per service, created on first use) and its status cache.
-import fs from "node:fs";
 import pLimit from "p-limit";
 import type { ServiceConfig } from "../config/service-config.js";
 import type { ResourceDriver, ResourceState } from "../drivers/driver.js";
@@ -8,7 +7,7 @@ import { createDriver } from "../drivers/factory.js";
 import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { stateDir, statusCacheFile, type Paths } from "../util/paths.js";
-import { isFrozen } from "./repository.js";
+import { ensureStateDir, isFrozen } from "./repository.js";
 import { summarize, type ResourceStatus, type ServiceStatus } from "../status/status.js";
 import type { PrivateDockerDaemon } from "../drivers/container-docker/daemon.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -123,14 +122,10 @@ export class ServiceRuntime {
   async refreshStatusCache(): Promise<void> {
     await this.evaluate();
   }
-
-  async close(): Promise<void> {
-    // dockerode keeps no connection open between calls; nothing to release yet.
-  }
 }
 
 export function writeStatusCache(paths: Paths, status: ServiceStatus): void {
   const file = statusCacheFile(paths, status.name);
-  fs.mkdirSync(stateDir(paths, status.name), { recursive: true, mode: 0o750 });
+  ensureStateDir(paths, status.name);
   writeFileAtomic(file, JSON.stringify(status), 0o640);
 }

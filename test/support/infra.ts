@@ -2,7 +2,7 @@
 // in a network namespace of the test's own, loop devices backed by files
 // under a test root, and a clean-up that leaves none of it behind.
 import crypto from "node:crypto";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { findExecutable, mountsUnder } from "../../src/drivers/container-docker/host.js";
 
@@ -150,5 +150,7 @@ export function entries(dir: string): string[] {
 
 /** GET url from inside a network namespace with busybox wget; returns the body. */
 export function wgetInNetns(netns: string, url: string): string {
-  return execFileSync(findExecutable("ip")!, ["netns", "exec", netns, findExecutable("busybox")!, "wget", "-q", "-T", "10", "-O", "-", url], { encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync(findExecutable("ip")!, ["netns", "exec", netns, findExecutable("busybox")!, "wget", "-q", "-T", "10", "-O", "-", url], { encoding: "utf8", timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`wget ${url} in ${netns} exited ${r.status ?? r.signal}: ${(r.stderr || String(r.error ?? "")).trim()}`);
+  return r.stdout;
 }

@@ -379,7 +379,8 @@ export class PrivateDockerDaemon {
         fs.rmSync(f, { force: true });
       }
     }
-    fs.mkdirSync(this.stateDir, { recursive: true, mode: 0o755 });
+    fs.mkdirSync(this.stateDir, { recursive: true, mode: 0o750 });
+    await this.openStateDirToSocketGroup(gid);
     fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o711 });
     fs.mkdirSync(path.dirname(this.execRoot), { recursive: true, mode: 0o755 });
     const createdBridge = await ensureBridge(this.log, this.bridge, this.bridgeCidr);
@@ -428,6 +429,21 @@ export class PrivateDockerDaemon {
     const why = state === "timeout" ? `did not answer on ${this.socketPath} within ${this.startTimeoutMs} ms` : (exit ?? "exited");
     await this.abortStart(child.pid, createdBridge);
     throw new ActionError(`docker daemon ${why}${this.quoteLog(logOffset)}`);
+  }
+
+  /**
+   * The socket lives in the state dir, so its group must be able to reach it:
+   * the state dir is root:<socket group> 0750 (plus o+x when the socket mode
+   * lets others in), and its parent, svcmgr's var dir, lets everyone through
+   * (o+x, no listing). Nothing in the state dir is readable by the group.
+   */
+  private async openStateDirToSocketGroup(gid: number): Promise<void> {
+    const want = 0o750 | (this.socketMode & 0o006 ? 0o001 : 0);
+    const st = fs.statSync(this.stateDir);
+    if (st.gid !== gid) await run(this.log, ["chgrp", this.socketGroup, this.stateDir]);
+    if ((st.mode & 0o7777) !== want) await run(this.log, ["chmod", want.toString(8).padStart(4, "0"), this.stateDir]);
+    const parent = path.dirname(this.stateDir);
+    if ((fs.statSync(parent).mode & 0o001) === 0) await run(this.log, ["chmod", "o+x", parent]);
   }
 
   private quoteLog(fromByte: number): string {
