@@ -9,7 +9,7 @@ import fs from "node:fs";
 import { CliRoot, type CliResult } from "./support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "./support/docker-fixture.js";
 import { startImageRegistry, type ImageRegistry } from "./support/registry-images.js";
-import { createTestNet, deleteTestNet, entries, hostAddresses, loopOf, loopsUnder, releaseDisks, sh, wgetInNetns, type TestNet } from "./support/infra.js";
+import { createTestNet, deleteTestNet, entries, hostAddresses, loopOf, loopsUnder, releaseDisks, sh, httpGetInNetns, type TestNet } from "./support/infra.js";
 import { findExecutable, mountsUnder, pidAlive, procCmdline, readPidFile } from "../src/drivers/container-docker/host.js";
 
 const TOOLS = ["dockerd", "docker", "busybox", "docker-registry", "ip", "losetup", "blkid", "mkfs.ext4", "e2fsck", "mount", "umount"];
@@ -219,13 +219,13 @@ describe("second tutorial on real parts: ip, loop disks, nested ext4 filesystems
     assert.match(argv, new RegExp(`--ip[= ]${esc(net.serviceAddr)}(?: |$)`));
 
     // a client on the other side of the veth reaches container#2 through the service address
-    assert.equal(wgetInNetns(net.netns, `http://${net.serviceAddr}:8080/index.html`), "hello from container#2 on fs#1\n");
+    assert.equal(httpGetInNetns(net.netns, `http://${net.serviceAddr}:8080/index.html`), "hello from container#2 on fs#1\n");
     const res = await fetch(`http://${net.serviceAddr}:8080/index.html`);
     assert.equal(await res.text(), "hello from container#2 on fs#1\n");
     // as in the tutorial's docker ps: the published ports are bound to the service address
-    const ps = ok(r.run(["-s", svc, "docker", "ps", "--format", "{{.Names}} {{.Ports}}"]), "docker ps").trim().split("\n").sort();
+    const ps = ok(r.run(["-s", svc, "docker", "ps", "--format", "{{.Names}} {{.Ports}}"]), "docker ps").trim().split("\n").map((l) => l.trimEnd()).sort();
     assert.deepEqual(ps, [
-      "app.opensvc.com.container.1 ",
+      "app.opensvc.com.container.1",
       `app.opensvc.com.container.2 ${net.serviceAddr}:8080->8000/tcp`,
       `app.opensvc.com.container.3 ${net.serviceAddr}:42222->22/tcp`,
     ]);

@@ -41,7 +41,17 @@ export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollba
   const limit = pLimit(opts.concurrency ?? 8);
   const drivers = await rt.drivers();
   if (plan.action === "start") {
-    for (const stage of plan.stages) for (const rid of stage.rids) await drivers.get(rid)!.preflight?.();
+    // checks that must pass before anything is touched (an address already in use)
+    for (const stage of plan.stages) {
+      for (const rid of stage.rids) {
+        try {
+          await drivers.get(rid)!.preflight?.();
+        } catch (e) {
+          rt.log.child({ rid }).error(errorMessage(e));
+          return { ok: false, failed: [{ rid, error: errorMessage(e) }], rolledBack: [], rollbackFailed: [] };
+        }
+      }
+    }
   }
   for (const stage of plan.stages) {
     const one = async (rid: string): Promise<void> => {

@@ -118,11 +118,6 @@ export function loopOf(file: string): string | undefined {
   return /^(\/dev\/loop\d+):/m.exec(r.stdout)?.[1];
 }
 
-/** Mount points under dir, from /proc/mounts (deepest first). */
-export function mountsIn(dir: string): string[] {
-  return mountsUnder(dir);
-}
-
 /**
  * Unmount (lazily when busy) everything still mounted under dir and detach
  * every loop device backed by a file under it. Returns what could not be undone.
@@ -148,9 +143,16 @@ export function entries(dir: string): string[] {
   }
 }
 
-/** GET url from inside a network namespace with busybox wget; returns the body. */
-export function wgetInNetns(netns: string, url: string): string {
-  const r = spawnSync(findExecutable("ip")!, ["netns", "exec", netns, findExecutable("busybox")!, "wget", "-q", "-T", "10", "-O", "-", url], { encoding: "utf8", timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`wget ${url} in ${netns} exited ${r.status ?? r.signal}: ${(r.stderr || String(r.error ?? "")).trim()}`);
+/**
+ * GET url from inside a network namespace, with curl when installed, else
+ * with node's fetch (Debian's static busybox wget segfaults here); returns the body.
+ */
+export function httpGetInNetns(netns: string, url: string): string {
+  const curl = findExecutable("curl");
+  const client = curl
+    ? [curl, "-sS", "--fail", "--max-time", "10", url]
+    : [process.execPath, "-e", "fetch(process.argv[1]).then(async (r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); process.stdout.write(await r.text()); })", url];
+  const r = spawnSync(findExecutable("ip")!, ["netns", "exec", netns, ...client], { encoding: "utf8", timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`GET ${url} in ${netns} exited ${r.status ?? r.signal}: ${(r.stderr || String(r.error ?? "")).trim()}`);
   return r.stdout;
 }

@@ -18,6 +18,11 @@ export function parseLosetupJ(out: string): string[] {
     .filter((d): d is string => d !== undefined);
 }
 
+/** How long stop() waits for the kernel to detach a device another process briefly held open. */
+const DETACH_WAIT_MS = 5000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 export class LoopDisk implements ResourceDriver {
   private readonly file: string;
   private readonly size: number | undefined;
@@ -78,7 +83,10 @@ export class LoopDisk implements ResourceDriver {
       }
     }
     // A device still open (a mounted fs) only gets autoclear: it stays attached until released.
-    const left = await this.attachments();
+    // A short-lived opener (udev, blkid, an LVM scan of every block device) lets go within moments,
+    // and the kernel then detaches asynchronously: wait a little before calling it in use.
+    let left = await this.attachments();
+    for (const until = Date.now() + DETACH_WAIT_MS; left.length && Date.now() < until; left = await this.attachments()) await sleep(50);
     if (left.length) throw new ActionError(`${left.join(", ")} still attached to ${this.file}: is it in use (mounted, open)? it will detach once released`, this.cfg.rid);
     return true;
   }
