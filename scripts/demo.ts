@@ -13,7 +13,7 @@ const root = makeTempRoot("svdemo-");
 const tools = path.join(root, "tools");
 fs.mkdirSync(tools);
 for (const name of ["svcmgr", "svcmon", "allupservices"]) fs.symlinkSync(LAUNCHER, path.join(tools, name));
-const env = { ...process.env, SVCMGR_ROOT: root, PATH: `${path.join(root, "bin")}:${tools}:${process.env.PATH ?? ""}` };
+const env: NodeJS.ProcessEnv = { ...process.env, SVCMGR_ROOT: root, PATH: `${path.join(root, "bin")}:${tools}:${process.env.PATH ?? ""}` };
 delete env.DOCKER_HOST;
 
 async function sh(command: string): Promise<void> {

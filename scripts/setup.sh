@@ -39,3 +39,5 @@ fi
 
 echo "setup: building"
 npx tsc -p tsconfig.json
+# the launchers load this bundle (fast start-up) when it is newer than the tsc build
+node --import tsx scripts/bundle.ts

@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
+echo "typecheck: tests, scripts and benchmarks too"
+npx tsc -p tsconfig.eslint.json --noEmit || { echo "0 passed, 1 failed"; exit 1; }
 echo "lint: eslint (type-aware)"
 npx eslint . || { echo "0 passed, 1 failed"; exit 1; }
 

@@ -68,6 +68,11 @@ export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollba
         }
         log.error(errorMessage(e));
         failed.push({ rid, error: errorMessage(e) });
+        // a start that failed half-way leaves its resource up (a container running but never healthy): undo it too
+        if (plan.action === "start" && opts.rollback) {
+          const st = await d.status().catch(() => undefined);
+          if (st && (st.status === "up" || st.status === "warn" || st.status === "stdby up")) undo.push({ rid, undo: () => d.stop() });
+        }
       }
     };
     if (stage.parallel && stage.rids.length > 1) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ActionError } from "../util/errors.js";
+import { removeStaleTemps } from "../util/atomic.js";
 
 interface LockOwner {
   pid: number;
@@ -107,6 +108,7 @@ export async function acquireLock(file: string, opts: { action: string; waitMs: 
   let tookOverFrom: number | undefined;
   for (;;) {
     if (tryCreate(file, me)) {
+      removeStaleTemps(file); // the temp files of takers killed before their link
       let released = false;
       return {
         tookOverFrom,

@@ -1,5 +1,7 @@
 // The action table: each action's options and handler. Handlers call the
-// library and print; they return the exit code.
+// library and print; they return the exit code. The library is imported by the
+// handlers when they run, not at start-up: `--version`, `--help` and `print
+// config` load neither zod (config validation), pino (log files) nor drivers.
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
 import os from "node:os";
@@ -8,12 +10,11 @@ import type { Command } from "commander";
 import pLimit from "p-limit";
 import { SvcmgrError, UsageError, formatProblem } from "../util/errors.js";
 import { configFile, logFile, stateDir, shortcutLink, type Paths } from "../util/paths.js";
-import { Logger, fileSink, humanSink } from "../util/log.js";
-import { configContext, listServiceNames, readServiceConfig, resolveSelector, setFrozen, writeConfigAtomic, loadValidService } from "../service/repository.js";
-import { createService } from "../service/create.js";
-import { applyKeywordEdits, editConfigText, parseKwAssignment, parseKwPath, readKeyword, removeSections } from "../config/edit.js";
+import type { Logger } from "../util/log.js";
+import { listServiceNames, resolveSelector } from "../service/names.js";
+import type { ServiceConfig } from "../config/service-config.js";
+import type { editConfigText } from "../config/edit.js";
 import { parseIni } from "../config/ini.js";
-import { classifySection } from "../config/service-config.js";
 import { acquireLock } from "../actions/lock.js";
 import { START_ORDER, type ResourceGroup } from "../service/groups.js";
 import type { Selection } from "../service/planner.js";
@@ -67,6 +68,15 @@ export function useColor(opts: CliOptions): boolean {
   return opts.color === "always" || ((opts.color ?? "auto") === "auto" && process.stdout.isTTY === true && !process.env.NO_COLOR);
 }
 
+/** `--format table|json`: anything else is a usage error, not a silent table. */
+const formatOption = (cmd: Command) => cmd.createOption("--format <format>", "table or json").choices(["table", "json"]).default("table");
+
+/** A whole number given on the command line (`--lines 20`). */
+export function count(option: string, value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${option} ${value}: expected a whole number`);
+  return Number(value);
+}
+
 function waitMs(opts: CliOptions): number {
   const n = Number(opts.waitlock ?? "60");
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`--waitlock ${opts.waitlock}: expected a number of seconds`);
@@ -105,7 +115,8 @@ async function selectServices(input: ActionInput, stateChanging: boolean): Promi
   return names;
 }
 
-function serviceLogger(paths: Paths, name: string, opts: CliOptions): Logger {
+async function serviceLogger(paths: Paths, name: string, opts: CliOptions): Promise<Logger> {
+  const { Logger, fileSink, humanSink } = await import("../util/log.js");
   return new Logger([humanSink(process.stdout, { color: useColor(opts) }), fileSink(logFile(paths, name))], { svc: name });
 }
 
@@ -151,7 +162,7 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
           process.stdout.write(`${n}: frozen, skipped (thaw it or use --force)\n`);
           return 0;
         }
-        const log = serviceLogger(input.paths, n, input.opts);
+        const log = await serviceLogger(input.paths, n, input.opts);
         try {
           const ok = await runServiceAction(input.paths, n, action === "boot" ? "start" : action, {
             selection: selection(input.opts, group),
@@ -172,7 +183,7 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
 
 async function bootServices(input: ActionInput): Promise<string[]> {
   const { nodeName } = await import("../util/paths.js");
-  const { isFrozen } = await import("../service/repository.js");
+  const { isFrozen, readServiceConfig } = await import("../service/repository.js");
   const me = nodeName();
   const names = input.opts.service ? resolveSelector(input.paths, input.opts.service) : listServiceNames(input.paths);
   return names.filter((n) => {
@@ -182,8 +193,7 @@ async function bootServices(input: ActionInput): Promise<string[]> {
   });
 }
 
-function printConfigJson(paths: Paths, name: string): unknown {
-  const cfg = loadValidService(paths, name);
+function printConfigJson(cfg: ServiceConfig): unknown {
   return {
     DEFAULT: cfg.defaults.text,
     ...Object.fromEntries(cfg.resources.map((r) => [r.rid, { ...r.text }])),
@@ -194,6 +204,8 @@ function printConfigJson(paths: Paths, name: string): unknown {
 /** Edit one service's config under its config lock, so that concurrent `set`s lose no update. */
 async function editConfig(input: ActionInput, name: string, change: Parameters<typeof editConfigText>[4]): Promise<void> {
   const { paths } = input;
+  const { configContext, writeConfigAtomic } = await import("../service/repository.js");
+  const { editConfigText } = await import("../config/edit.js");
   const lock = await acquireLock(path.join(stateDir(paths, name), "config.lock"), { action: "edit", waitMs: waitMs(input.opts) });
   try {
     const file = configFile(paths, name);
@@ -208,7 +220,7 @@ const statusActions: ActionSpec[] = [
   {
     name: "print_status",
     summary: "print status: the status tree of each service (--format json for machines)",
-    configure: (cmd) => cmd.option("--format <format>", "table or json", "table").option("--refresh", "ignored: print status always evaluates live"),
+    configure: (cmd) => cmd.addOption(formatOption(cmd)).option("--refresh", "ignored: print status always evaluates live"),
     async run(input) {
       const names = await selectServices(input, false);
       const { evaluateService } = await import("../status/evaluate.js");
@@ -230,15 +242,16 @@ export const actionTable: ActionSpec[] = [
     summary: "write a new service config with the implicit [DEFAULT] keywords and create its shortcut",
     configure: (cmd) =>
       cmd.option("--kw <SECTION.KEY=VALUE>", "keyword to set (repeatable)", collect).option("--env <type>", "service type: PRD, INT, DEV, TST …"),
-    run(input) {
+    async run(input) {
       const name = input.opts.service;
       if (!name) throw new UsageError("create needs the service name: svcmgr create -s NAME");
+      const { createService } = await import("../service/create.js");
       const names = name.split(",");
       for (const n of names) {
         const r = createService(input.paths, n, { kw: input.opts.kw, env: input.opts.env, launcher: input.launcher });
         for (const i of r.implicit) process.stdout.write(`Implicitly add [DEFAULT] ${i.key} = ${i.value}\n`);
       }
-      return Promise.resolve(0);
+      return 0;
     },
   },
   resourceAction("start", "start the service's resources in order: ip, disk, fs, container, app", undefined),
@@ -254,17 +267,26 @@ export const actionTable: ActionSpec[] = [
   {
     name: "print_config",
     summary: "print config: the config as written (--format json for the parsed form)",
-    configure: (cmd) => cmd.option("--format <format>", "table or json", "table"),
+    configure: (cmd) => cmd.addOption(formatOption(cmd)),
     async run(input) {
       const names = await selectServices(input, false);
       if (input.opts.format === "json") {
-        const out = Object.fromEntries(names.map((n) => [n, printConfigJson(input.paths, n)]));
+        const { loadValidService } = await import("../service/repository.js");
+        const out = Object.fromEntries(names.map((n) => [n, printConfigJson(loadValidService(input.paths, n))]));
         process.stdout.write(JSON.stringify(names.length === 1 ? out[names[0]!] : out, null, 2) + "\n");
         return 0;
       }
       for (const n of names) {
-        readServiceConfig(input.paths, n); // existence check with a clear error
-        process.stdout.write(fs.readFileSync(configFile(input.paths, n), "utf8"));
+        // the file as written, valid or not: no need to parse it
+        const file = configFile(input.paths, n);
+        let text: string;
+        try {
+          text = fs.readFileSync(file, "utf8");
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`no such service: ${n} (no ${file})`);
+          throw e;
+        }
+        process.stdout.write(text);
       }
       return 0;
     },
@@ -274,6 +296,7 @@ export const actionTable: ActionSpec[] = [
     summary: "validate config: check the config; one line per problem, exit 2 when invalid",
     async run(input) {
       const names = await selectServices(input, false);
+      const { readServiceConfig } = await import("../service/repository.js");
       let code = 0;
       for (const n of names) {
         const cfg = readServiceConfig(input.paths, n);
@@ -292,6 +315,8 @@ export const actionTable: ActionSpec[] = [
       const specs = [...(input.opts.kw ?? []), ...(input.opts.param ? [`DEFAULT.${input.opts.param}`] : [])];
       if (!specs.length) throw new UsageError("get needs --kw SECTION.KEY");
       const names = await selectServices(input, false);
+      const { readServiceConfig } = await import("../service/repository.js");
+      const { parseKwPath, readKeyword } = await import("../config/edit.js");
       let code = 0;
       for (const n of names) {
         const cfg = readServiceConfig(input.paths, n);
@@ -313,6 +338,7 @@ export const actionTable: ActionSpec[] = [
     summary: "set keywords (--kw SECTION.KEY=VALUE ..., or --param KEY --value VALUE)",
     configure: (cmd) => cmd.option("--kw <SECTION.KEY=VALUE>", "keyword to set (repeatable)", collect).option("--param <key>", "keyword of [DEFAULT] (legacy form)").option("--value <value>", "value for --param"),
     async run(input) {
+      const { applyKeywordEdits, parseKwAssignment, parseKwPath } = await import("../config/edit.js");
       const edits = (input.opts.kw ?? []).map(parseKwAssignment);
       if (input.opts.param !== undefined) {
         if (input.opts.value === undefined) throw new UsageError("--param needs --value");
@@ -331,6 +357,8 @@ export const actionTable: ActionSpec[] = [
     summary: "remove keywords (--kw SECTION.KEY ..., or --param KEY)",
     configure: (cmd) => cmd.option("--kw <SECTION.KEY>", "keyword to remove (repeatable)", collect).option("--param <key>", "keyword of [DEFAULT] (legacy form)"),
     async run(input) {
+      const { applyKeywordEdits, parseKwPath } = await import("../config/edit.js");
+      const { readServiceConfig } = await import("../service/repository.js");
       const edits = [...(input.opts.kw ?? []), ...(input.opts.param ? [input.opts.param] : [])].map((s) => ({ ...parseKwPath(s), value: undefined }));
       if (!edits.length) throw new UsageError("unset needs --kw SECTION.KEY");
       const names = await selectServices(input, true);
@@ -373,6 +401,8 @@ export const actionTable: ActionSpec[] = [
     configure: (cmd) => cmd.option("--rid <rids>", "sections to remove instead of the whole service").option("--force", "delete even if resources are up"),
     async run(input) {
       const names = await selectServices(input, true);
+      const { classifySection } = await import("../config/service-config.js");
+      const { removeSections } = await import("../config/edit.js");
       return forEachService(input, names, async (n) => {
         const rids = list(input.opts.rid);
         if (rids?.length) {
@@ -407,6 +437,7 @@ export const actionTable: ActionSpec[] = [
     summary: "skip the service in mass actions and automatic restarts",
     async run(input) {
       const names = await selectServices(input, true);
+      const { setFrozen } = await import("../service/repository.js");
       for (const n of names) process.stdout.write(`${n}: ${setFrozen(input.paths, n, true) ? "frozen" : "already frozen"}\n`);
       return 0;
     },
@@ -416,6 +447,7 @@ export const actionTable: ActionSpec[] = [
     summary: "undo freeze",
     async run(input) {
       const names = await selectServices(input, true);
+      const { setFrozen } = await import("../service/repository.js");
       for (const n of names) process.stdout.write(`${n}: ${setFrozen(input.paths, n, false) ? "thawed" : "not frozen"}\n`);
       return 0;
     },
@@ -427,7 +459,7 @@ export const actionTable: ActionSpec[] = [
     async run(input) {
       const names = await selectServices(input, false);
       const { printLogs } = await import("./logs.js");
-      return printLogs(input.paths, names, { follow: input.opts.follow === true, lines: input.opts.lines ? Number(input.opts.lines) : undefined, color: useColor(input.opts), debug: input.opts.debug === true });
+      return printLogs(input.paths, names, { follow: input.opts.follow === true, lines: input.opts.lines === undefined ? undefined : count("--lines", input.opts.lines), color: useColor(input.opts), debug: input.opts.debug === true });
     },
   },
   {
@@ -438,7 +470,7 @@ export const actionTable: ActionSpec[] = [
       const names = input.opts.service ? resolveSelector(input.paths, input.opts.service) : [];
       if (names.length !== 1) throw new UsageError("docker needs exactly one service: svcmgr -s NAME docker ARGS...");
       const { dockerPassthrough } = await import("../drivers/container-docker/passthrough.js");
-      const log = serviceLogger(input.paths, names[0]!, input.opts);
+      const log = await serviceLogger(input.paths, names[0]!, input.opts);
       try {
         return await dockerPassthrough(input.paths, names[0]!, input.args, log);
       } finally {

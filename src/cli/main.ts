@@ -3,9 +3,10 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { SvcmgrError, errorMessage } from "../util/errors.js";
+import { SvcmgrError, UsageError, errorMessage } from "../util/errors.js";
 import { resolvePaths, type Paths } from "../util/paths.js";
-import { normalizeArgv } from "./argv.js";
+import { MULTI_WORD, normalizeArgv } from "./argv.js";
+import { suggest } from "../util/suggest.js";
 import { actionTable, type ActionSpec, type CliOptions } from "./actions.js";
 
 const VERSION = "0.1.0";
@@ -33,7 +34,26 @@ function buildProgram(paths: Paths, out: { code: number }): Command {
     .exitOverride()
     .addHelpText("after", "\nMulti-word actions may be written with a space or an underscore: print status = print_status.\nExit codes: 0 success, 1 an action failed, 2 usage or configuration error.");
   for (const spec of actionTable) registerAction(program, spec, paths, out);
+  registerFirstWords(program);
   return program;
+}
+
+/** `print`, `validate`, `edit` alone or with a misspelled second word: name the multi-word actions they begin. */
+function registerFirstWords(program: Command): void {
+  for (const first of new Set([...MULTI_WORD].map((a) => a.split("_")[0]!))) {
+    const seconds = [...MULTI_WORD].filter((a) => a.startsWith(`${first}_`)).map((a) => a.slice(first.length + 1));
+    program
+      .command(first, { hidden: true })
+      .argument("[words...]")
+      .allowUnknownOption()
+      .helpOption(false)
+      .action((words: string[]) => {
+        const typed = [first, ...words.slice(0, 1)].join(" ");
+        const hint = words[0] === undefined ? undefined : suggest(words[0], seconds);
+        const choices = (hint ? [hint] : seconds).map((w) => `${first} ${w}`);
+        throw new UsageError(`unknown action "${typed}": did you mean ${choices.join(" or ")}?`);
+      });
+  }
 }
 
 function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: { code: number }): void {

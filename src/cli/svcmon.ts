@@ -1,6 +1,7 @@
 // svcmon: one row per service, from the status cache (stale entries refreshed).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Paths } from "../util/paths.js";
+import { UsageError } from "../util/errors.js";
 import { listServiceNames, resolveSelector } from "../service/repository.js";
 import { statusOfMany } from "../status/evaluate.js";
 import { renderSvcmonTable, svcmonJson } from "../status/svcmon.js";
@@ -16,7 +17,9 @@ export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number>
     process.stdout.write(await draw(opts.refresh === true));
     return 0;
   }
-  const period = Math.max(0.5, Number(opts.interval ?? 2)) * 1000;
+  const interval = Number(opts.interval ?? 2);
+  if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`--interval ${opts.interval}: expected a number of seconds`);
+  const period = Math.max(0.5, interval) * 1000;
   let stop = false;
   process.once("SIGINT", () => (stop = true));
   let first = true;

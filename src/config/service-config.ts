@@ -74,6 +74,9 @@ const RID_RE = /^([a-z]+)#([A-Za-z0-9_-]+)$/;
 const SUBSET_RE = /^subset#([a-z]+)(?:\.([a-z0-9]+))?:([A-Za-z0-9_.-]+)$/;
 /** {name}, {nodename}, {container#1.run_image}, {DEFAULT.app}; a brace not followed by a letter is literal (e.g. {{.Status}}) */
 const REF_RE = /\{([A-Za-z][A-Za-z0-9_]*(?:#[A-Za-z0-9_-]+)?(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}/g;
+/** bounds of the expansion of one keyword's value (see expand in parseServiceConfig) */
+const MAX_REFERENCES = 4096;
+const MAX_EXPANDED_CHARS = 1 << 20;
 /** attributes that exist only once the resource is up: left in place at load, expanded at action time */
 export const RUNTIME_ATTRIBUTES: Readonly<Record<string, readonly ResourceGroup[]>> = { exposed_dev: ["disk"] };
 
@@ -170,8 +173,19 @@ export function parseServiceConfig(name: string, file: string, content: string, 
   // 2. Expand references. {SECTION.KEY} looks at the raw value of another section (expanded in turn).
   const bySection = new Map(raws.map((r) => [r.sec.name, r]));
   const expanding = new Set<string>();
-  const expand = (value: string, rid: string | undefined, allowRuntime: boolean, onError: (m: string) => void): string =>
+  /** SECTION.KEY → its expanded text, once known to expand without error */
+  const expanded = new Map<string, string>();
+  // References may nest without looping and still double at each level ({a.x} = {b.y}{b.y}, ...):
+  // each keyword's expansion gets a budget, so that no file makes the parser hang or run out of memory.
+  const newBudget = (): { refs: number; chars: number; exceeded: boolean } => ({ refs: 0, chars: 0, exceeded: false });
+  const expand = (value: string, rid: string | undefined, allowRuntime: boolean, onError: (m: string) => void, budget = newBudget()): string =>
     value.replace(REF_RE, (whole, ref: string) => {
+      if (budget.exceeded) return whole;
+      if (++budget.refs > MAX_REFERENCES) {
+        budget.exceeded = true;
+        onError(`references expand too much (more than ${MAX_REFERENCES} references)`);
+        return whole;
+      }
       const lower = ref.toLowerCase();
       if (lower === "name" || lower === "svcname") return name;
       if (lower === "nodename") return ctx.nodename;
@@ -210,7 +224,23 @@ export function parseServiceConfig(name: string, file: string, content: string, 
       }
       expanding.add(guard);
       try {
-        return expand(text, target.kind.kind === "resource" ? target.kind.rid : undefined, allowRuntime, onError);
+        const memoKey = `${guard}\n${allowRuntime}`;
+        let out = expanded.get(memoKey);
+        if (out === undefined) {
+          let failed = false;
+          const fail = (m: string): void => {
+            failed = true;
+            onError(m);
+          };
+          out = expand(text, target.kind.kind === "resource" ? target.kind.rid : undefined, allowRuntime, fail, budget);
+          if (!failed && !budget.exceeded) expanded.set(memoKey, out);
+        }
+        budget.chars += out.length;
+        if (budget.chars > MAX_EXPANDED_CHARS && !budget.exceeded) {
+          budget.exceeded = true;
+          onError(`references expand too much (more than ${MAX_EXPANDED_CHARS} characters)`);
+        }
+        return budget.exceeded ? whole : out;
       } finally {
         expanding.delete(guard);
       }

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { parseServiceConfig } from "../config/service-config.js";
-import { planAction, formatPlan, type Plan } from "./planner.js";
+import { planAction, formatPlan, type Plan, type PlanResource } from "./planner.js";
 import { UsageError } from "../util/errors.js";
 
 const ctx = { nodename: "deb1.opensvc.com", varDir: "/var/lib/svcmgr/x", etcDir: "/etc/svcmgr" };
@@ -70,7 +70,7 @@ describe("planner on the tutorial's Complex Orchestration service", () => {
   });
 
   test("natural rid order: container#2 before container#10, subsets in alphanumeric order", () => {
-    const many = ["container#10", "container#2", "container#1"].map((rid) => ({ rid, group: "container" as const, subset: undefined, tags: [], disabled: false }));
+    const many: PlanResource[] = ["container#10", "container#2", "container#1"].map((rid) => ({ rid, group: "container", subset: undefined, tags: [], disabled: false }));
     many.push({ rid: "container#3", group: "container", subset: "b", tags: [], disabled: false }, { rid: "container#4", group: "container", subset: "a", tags: [], disabled: false });
     assert.deepEqual(shape(planAction(many, [], "start")), ["container container#1,container#2,container#10", "container:a container#4", "container:b container#3"]);
   });

@@ -5,55 +5,9 @@ import path from "node:path";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { configFile, frozenFlag, nodeName, shortcutLink, stateDir, type Paths } from "../util/paths.js";
 import { parseServiceConfig, type ServiceConfig } from "../config/service-config.js";
+import { removeStaleTemps } from "../util/atomic.js";
 
-const NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
-
-export function checkServiceName(name: string): string {
-  if (!NAME_RE.test(name) || name.includes("..")) {
-    throw new UsageError(
-      `invalid service name ${JSON.stringify(name)}: use 1 to 63 lowercase letters, digits, dots and dashes, starting and ending with a letter or digit (e.g. app1.dev)`,
-    );
-  }
-  return name;
-}
-
-export function listServiceNames(paths: Paths): string[] {
-  let files: string[];
-  try {
-    files = fs.readdirSync(paths.etc);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
-  return files
-    .filter((f) => f.endsWith(".conf"))
-    .map((f) => f.slice(0, -5))
-    .filter((n) => NAME_RE.test(n))
-    .sort();
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${body}$`);
-}
-
-/** Names and globs, comma separated (`app1.*,app2.prd`). A plain name must exist; a glob may match nothing. */
-export function resolveSelector(paths: Paths, selector: string): string[] {
-  const all = listServiceNames(paths);
-  const out = new Set<string>();
-  for (const term of selector.split(",").map((t) => t.trim()).filter(Boolean)) {
-    if (/[*?[]/.test(term)) {
-      const re = globToRegExp(term);
-      for (const n of all) if (re.test(n)) out.add(n);
-    } else {
-      checkServiceName(term);
-      if (!all.includes(term)) throw new UsageError(`no such service: ${term} (no ${configFile(paths, term)})`);
-      out.add(term);
-    }
-  }
-  if (out.size === 0) throw new UsageError(`no service matches -s ${selector}`);
-  return [...out].sort();
-}
+export { checkServiceName, listServiceNames, resolveSelector } from "./names.js";
 
 export function configContext(paths: Paths, name: string) {
   return { nodename: nodeName(), varDir: stateDir(paths, name), etcDir: paths.etc };
@@ -93,6 +47,7 @@ export function writeConfigAtomic(paths: Paths, name: string, text: string): voi
     fs.chmodSync(`${file}.bak`, 0o640);
   }
   fs.renameSync(tmp, file);
+  removeStaleTemps(file);
 }
 
 /**

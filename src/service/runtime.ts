@@ -57,7 +57,11 @@ export class ServiceRuntime {
   async stopIdleDaemon(onlyIfStartedHere = false): Promise<void> {
     if (!this.daemonP || (onlyIfStartedHere && !this.daemonStartedHere)) return;
     const daemon = await this.daemonP;
-    if (!(await daemon.isRunning())) return;
+    if (!(await daemon.isRunning())) {
+      // a daemon left half-stopped or half-started by a killed action, or the litter of a dead one
+      if (daemon.leftBehind()) await daemon.stop();
+      return;
+    }
     const running = await daemon.client().listContainers();
     if (running.length === 0) await daemon.stop();
   }

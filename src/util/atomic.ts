@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 
 /** Write a file so that readers see the old or the new content, never half of it. */
 export function writeFileAtomic(file: string, data: string, mode = 0o640): void {
@@ -8,5 +9,32 @@ export function writeFileAtomic(file: string, data: string, mode = 0o640): void 
     fs.renameSync(tmp, file);
   } finally {
     fs.rmSync(tmp, { force: true });
+  }
+  removeStaleTemps(file);
+}
+
+/**
+ * The temp files (`<file>.<pid>[.<x>].tmp`) of writers killed between their
+ * write and their rename: removed once that pid is gone, so crashes leave no
+ * litter behind for long.
+ */
+export function removeStaleTemps(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const pid = Number(name.slice(prefix.length).split(".")[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") fs.rmSync(path.join(dir, name), { force: true });
+    }
   }
 }

@@ -7,7 +7,7 @@ import path from "node:path";
 import { z } from "zod";
 import { ActionError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
-import { run } from "../../util/run.js";
+import { CommandError, run } from "../../util/run.js";
 import { pidAlive, readPidFile, sleep } from "./host.js";
 
 /** 8 hex digits naming a state dir on this host: bridge name and exec root derive from it. */
@@ -83,6 +83,7 @@ export function pickFreeCidr(used: readonly Ipv4Net[]): string | undefined {
 const IpAddrJson = z.array(
   z.object({
     ifname: z.string(),
+    flags: z.array(z.string()).default([]),
     addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number() })).default([]),
   }),
 );
@@ -93,22 +94,33 @@ export interface HostAddress {
   cidr: string;
 }
 
-/** Every IPv4 address on the host (`ip -j addr`), optionally of one device. */
-export async function hostIpv4Addresses(log: Logger, dev?: string): Promise<HostAddress[]> {
+export interface HostLink {
+  name: string;
+  up: boolean;
+  /** its IPv4 addresses */
+  addresses: HostAddress[];
+}
+
+/** Every interface of the host with its IPv4 addresses (`ip -j addr`), optionally one device only. */
+export async function hostLinks(log: Logger, dev?: string): Promise<HostLink[]> {
   const argv = dev ? ["ip", "-j", "addr", "show", "dev", dev] : ["ip", "-j", "addr"];
   const r = await run(log, argv, { quiet: true, check: false });
   if (r.exitCode !== 0) return [];
   const parsed = IpAddrJson.safeParse(JSON.parse(r.stdout || "[]"));
   if (!parsed.success) throw new ActionError(`unexpected output of ${argv.join(" ")}: ${parsed.error.message}`);
-  const out: HostAddress[] = [];
-  for (const link of parsed.data) {
-    for (const a of link.addr_info) {
-      if (a.family !== "inet") continue;
-      const net = parseCidr(`${a.local}/${a.prefixlen}`);
-      if (net) out.push({ dev: link.ifname, net, cidr: `${a.local}/${a.prefixlen}` });
-    }
-  }
-  return out;
+  return parsed.data.map((link) => ({
+    name: link.ifname,
+    up: link.flags.includes("UP"),
+    addresses: link.addr_info.flatMap((a) => {
+      const net = a.family === "inet" ? parseCidr(`${a.local}/${a.prefixlen}`) : undefined;
+      return net ? [{ dev: link.ifname, net, cidr: `${a.local}/${a.prefixlen}` }] : [];
+    }),
+  }));
+}
+
+/** Every IPv4 address on the host (`ip -j addr`), optionally of one device. */
+export async function hostIpv4Addresses(log: Logger, dev?: string): Promise<HostAddress[]> {
+  return (await hostLinks(log, dev)).flatMap((l) => l.addresses);
 }
 
 export async function linkExists(log: Logger, name: string): Promise<boolean> {
@@ -125,24 +137,25 @@ export async function linkExists(log: Logger, name: string): Promise<boolean> {
 export async function ensureBridge(log: Logger, name: string, cidr: string): Promise<boolean> {
   const gw = gatewayOf(cidr);
   const want = parseCidr(cidr)!;
-  const clash = (await hostIpv4Addresses(log)).find((a) => a.dev !== name && overlaps(a.net, want));
+  // one listing tells the clashes, whether the bridge exists, and its addresses
+  const links = await hostLinks(log);
+  const clash = links.flatMap((l) => l.addresses).find((a) => a.dev !== name && overlaps(a.net, want));
   if (clash) throw new ActionError(`bridge subnet ${cidr} overlaps ${clash.cidr} on ${clash.dev}: set docker_bridge_cidr to a free subnet`);
-  let created = false;
-  if (!(await linkExists(log, name))) {
-    await run(log, ["ip", "link", "add", name, "type", "bridge"]);
-    created = true;
-  }
-  const current = await hostIpv4Addresses(log, name);
+  const mine = links.find((l) => l.name === name);
+  if (!mine) await run(log, ["ip", "link", "add", name, "up", "type", "bridge"]);
+  const current = mine?.addresses ?? [];
   if (!current.some((a) => a.cidr === gw)) {
     if (current.length > 0) await run(log, ["ip", "addr", "flush", "dev", name]);
     await run(log, ["ip", "addr", "add", gw, "dev", name]);
   }
-  await run(log, ["ip", "link", "set", name, "up"]);
-  return created;
+  if (mine && !mine.up) await run(log, ["ip", "link", "set", name, "up"]);
+  return !mine;
 }
 
 export async function deleteBridge(log: Logger, name: string): Promise<void> {
-  if (await linkExists(log, name)) await run(log, ["ip", "link", "del", name]);
+  // one command: a bridge already gone is what was wanted
+  const r = await run(log, ["ip", "link", "del", name], { check: false });
+  if (r.exitCode !== 0 && (await linkExists(log, name))) throw new CommandError(r);
 }
 
 // ---- allocation ------------------------------------------------------------

@@ -2,6 +2,7 @@
 // daemon. Every call that changes something is logged as the equivalent
 // `docker -H unix://... ` command line.
 import crypto from "node:crypto";
+import fs from "node:fs";
 import type Docker from "dockerode";
 import type { ContainerInspectInfo } from "dockerode";
 import { ActionError, errorMessage } from "../../util/errors.js";
@@ -13,14 +14,24 @@ import type { ResourceDriver, ResourceState } from "../driver.js";
 import type { PrivateDockerDaemon } from "./daemon.js";
 import { parseRunArgs } from "./run-args.js";
 import { checkDataDirFilesystem } from "./service-daemon.js";
+import { pidAlive } from "./host.js";
 
 export const LABEL_SERVICE = "com.svcmgr.service";
 export const LABEL_RID = "com.svcmgr.rid";
 export const LABEL_HASH = "com.svcmgr.config-hash";
 
 const POLL_MS = 25;
-/** Without a healthcheck, "operational" means still running this long after start: it catches a command that exits at once. */
-const SETTLE_MS = 100;
+/**
+ * Without a healthcheck, "operational" means still running this long after the
+ * start: it catches a command that exits at once. Watched on the container's
+ * main process itself, which is gone within a few ms when its command fails at
+ * once (docker itself reports the exit only 60-130 ms later, after its
+ * clean-up of the container).
+ */
+const SETTLE_MS = 50;
+/** The same window when the process cannot be watched (not in our pid namespace): the daemon's view, which lags. */
+const SETTLE_DAEMON_MS = 100;
+const PROC_POLL_MS = 5;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -128,8 +139,22 @@ export class DockerContainer implements ResourceDriver {
     return { daemon, docker: daemon.client() };
   }
 
+  /** An error that comes from the daemon going away under us is reported as that, not as a socket error. */
+  private async explain(daemon: PrivateDockerDaemon, e: unknown): Promise<unknown> {
+    if (await daemon.isRunning()) return e;
+    return new ActionError(`the docker daemon is no longer running (${errorMessage(e)})`, this.cfg.rid, e);
+  }
+
   async start(): Promise<boolean> {
     const { daemon, docker } = await this.runningDaemon();
+    try {
+      return await this.startOn(daemon, docker);
+    } catch (e) {
+      throw await this.explain(daemon, e);
+    }
+  }
+
+  private async startOn(daemon: PrivateDockerDaemon, docker: Docker): Promise<boolean> {
     let info = await this.inspect(docker);
     if (info?.State.Running) {
       const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
@@ -220,7 +245,8 @@ export class DockerContainer implements ResourceDriver {
     this.log.info("wait for container operational");
     const test = info.Config.Healthcheck?.Test;
     const hasHealthcheck = Array.isArray(test) && test.length > 0 && test[0] !== "NONE";
-    const settleUntil = Math.min(Date.now() + SETTLE_MS, deadline);
+    if (!hasHealthcheck && (await this.settleOnProcess(docker, info, exited))) return;
+    const settleUntil = Math.min(Date.now() + SETTLE_DAEMON_MS, deadline);
     for (;;) {
       if (!info.State.Running) await exited(info);
       const health = info.State.Health?.Status;
@@ -234,10 +260,39 @@ export class DockerContainer implements ResourceDriver {
     }
   }
 
+  /**
+   * The settle window on the container's main process (host pid from inspect,
+   * checked to be in this container's cgroup). Resolves false when it cannot
+   * be watched from here; throws when the container exited at once.
+   */
+  private async settleOnProcess(docker: Docker, info: ContainerInspectInfo, exited: (info: ContainerInspectInfo) => Promise<never>): Promise<boolean> {
+    const pid = info.State.Pid;
+    const inContainer = (): boolean => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(info.Id);
+      } catch {
+        return false;
+      }
+    };
+    if (!pid || !inContainer()) return false;
+    const until = Date.now() + SETTLE_MS;
+    while (Date.now() < until && pidAlive(pid)) await sleep(PROC_POLL_MS);
+    if (pidAlive(pid)) return true;
+    // gone: wait for the daemon to see the exit, to report its code
+    const deadline = Date.now() + 10_000;
+    let now = await docker.getContainer(info.Id).inspect();
+    while (now.State.Running && now.State.Pid === pid && Date.now() < deadline) {
+      await sleep(POLL_MS);
+      now = await docker.getContainer(info.Id).inspect();
+    }
+    return exited(now);
+  }
+
   async stop(): Promise<boolean> {
     const daemon = await this.daemon();
     if (!(await daemon.isRunning())) {
       this.log.info("docker daemon is not running: container already down");
+      await this.rt.stopIdleDaemon();
       return false;
     }
     const docker = daemon.client();

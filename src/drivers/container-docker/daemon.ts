@@ -42,7 +42,37 @@ const UNIX_SOCKET_MAX = 107;
 /** the longest socket containerd creates under the exec root */
 const CONTAINERD_LONGEST_SOCKET = "containerd/containerd-debug.sock";
 
-const POLL_MS = 20;
+const POLL_MS = 10;
+const STOP_POLL_MS = 10;
+/** dockerd's last log line of a clean shutdown (cmd/dockerd/daemon.go), before its containerd supervisor's wait */
+const SHUTDOWN_COMPLETE = "Daemon shutdown complete";
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** What a file holds past `offset` (all of it when it shrank since). */
+function readFrom(file: string, offset: number): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch {
+    return "";
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const from = size < offset ? 0 : offset;
+    const buf = Buffer.alloc(size - from);
+    fs.readSync(fd, buf, 0, buf.length, from);
+    return buf.toString("utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 export interface PrivateDockerDaemonOptions {
   svc: string;
@@ -206,6 +236,7 @@ export class PrivateDockerDaemon {
   private readonly dockerdOpt: string | undefined;
   private apiVersion: string | undefined;
   private docker: Docker | undefined;
+  private runningCheck: Promise<boolean> | undefined;
 
   constructor(opts: PrivateDockerDaemonOptions) {
     this.svc = opts.svc;
@@ -264,9 +295,15 @@ export class PrivateDockerDaemon {
     return procCmdline(pid).some((a) => a.endsWith(`unix://${this.socketPath}`)) ? pid : undefined;
   }
 
-  async isRunning(): Promise<boolean> {
+  /** Answers now? Calls made while one is in flight share it (the containers of a service ask at once). */
+  isRunning(): Promise<boolean> {
+    this.runningCheck ??= this.checkRunning().finally(() => (this.runningCheck = undefined));
+    return this.runningCheck;
+  }
+
+  private async checkRunning(): Promise<boolean> {
     if (this.livePid() === undefined) return false;
-    if (!(await pingSocket(this.socketPath))) return false;
+    if (!(await this.ping())) return false;
     if (this.apiVersion === undefined) {
       try {
         await this.fetchApiVersion();
@@ -275,6 +312,22 @@ export class PrivateDockerDaemon {
       }
     }
     return true;
+  }
+
+  /**
+   * Something of this daemon is still on the host although it does not answer:
+   * a dockerd that is starting or shutting down (an action killed half-way),
+   * containers of a dead one, its bridge, exec root or data-root self-bind.
+   * stop() finishes such a daemon off and cleans up after it.
+   */
+  leftBehind(): boolean {
+    return (
+      this.livePid() !== undefined ||
+      shimPids(this.execRoot).length > 0 ||
+      fs.existsSync(path.join("/sys/class/net", this.bridge)) ||
+      fs.existsSync(this.execRoot) ||
+      isSelfBindMount(this.dataDir)
+    );
   }
 
   /** A dockerode client on this daemon's socket only, pinned to min(daemon API, 1.41). Call after start() or a true isRunning(). */
@@ -290,12 +343,30 @@ export class PrivateDockerDaemon {
     return this.client();
   }
 
+  /** GET /_ping answers OK? Its Api-Version header pins the client, which saves a GET /version. */
+  private async ping(timeoutMs = 1000): Promise<boolean> {
+    let r: HttpReply;
+    try {
+      r = await socketRequest(this.socketPath, "/_ping", timeoutMs);
+    } catch {
+      return false;
+    }
+    if (r.status !== 200 || r.body.trim() !== "OK") return false;
+    const api = r.headers["api-version"];
+    if (typeof api === "string" && /^\d+\.\d+$/.test(api)) this.pinApi(api);
+    return true;
+  }
+
   private async fetchApiVersion(): Promise<void> {
     const r = await socketRequest(this.socketPath, "/version", 5000);
     if (r.status !== 200) throw new ActionError(`GET /version on ${this.socketPath} answered ${r.status}`);
     const api = (JSON.parse(r.body) as { ApiVersion?: unknown }).ApiVersion;
     if (typeof api !== "string") throw new ActionError(`GET /version on ${this.socketPath} gave no ApiVersion`);
-    const pinned = pinApiVersion(api);
+    this.pinApi(api);
+  }
+
+  private pinApi(daemonApi: string): void {
+    const pinned = pinApiVersion(daemonApi);
     if (pinned !== this.apiVersion) this.docker = undefined;
     this.apiVersion = pinned;
   }
@@ -332,11 +403,11 @@ export class PrivateDockerDaemon {
     }
   }
 
-  /** Poll /_ping every 20 ms until it answers, the process is gone, or the time is up. */
+  /** Poll /_ping every 10 ms until it answers, the process is gone, or the time is up. */
   private async waitReady(gone: () => boolean, timeoutMs: number): Promise<"ready" | "gone" | "timeout"> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (await pingSocket(this.socketPath, 1000)) return "ready";
+      if (await this.ping(1000)) return "ready";
       if (gone()) return "gone";
       if (Date.now() >= deadline) return "timeout";
       await sleep(POLL_MS);
@@ -344,7 +415,7 @@ export class PrivateDockerDaemon {
   }
 
   private async doStart(): Promise<void> {
-    if (await this.isRunning()) {
+    if (await this.checkRunning()) {
       this.log.debug("docker daemon already running");
       return;
     }
@@ -468,7 +539,7 @@ export class PrivateDockerDaemon {
     const gid = groupId(this.socketGroup);
     if (gid !== undefined && st.gid !== gid) await run(this.log, ["chgrp", this.socketGroup, this.socketPath]);
     if ((st.mode & 0o7777) !== this.socketMode) await run(this.log, ["chmod", this.socketMode.toString(8).padStart(4, "0"), this.socketPath]);
-    await this.fetchApiVersion();
+    if (this.apiVersion === undefined) await this.fetchApiVersion();
     this.log.info(`docker daemon is up (pid ${pid}, ${Date.now() - t0} ms, api ${this.apiVersion})`);
   }
 
@@ -478,9 +549,10 @@ export class PrivateDockerDaemon {
     if (pid !== undefined) {
       this.log.info("no more container handled by docker daemon. shut it down");
       const ctrPid = readPidFile(path.join(this.execRoot, "containerd", "containerd.pid"));
+      const logOffset = fileSize(this.logFile);
       this.log.info(`kill ${pid}`);
       signal(pid, "SIGTERM");
-      if (!(await waitPidGone(pid, timeoutMs))) {
+      if (!(await this.waitShutdown(pid, ctrPid, logOffset, timeoutMs))) {
         this.log.warn(`docker daemon pid ${pid} still running ${timeoutMs} ms after TERM`);
         this.log.info(`kill -KILL ${pid}`);
         signal(pid, "SIGKILL");
@@ -499,6 +571,29 @@ export class PrivateDockerDaemon {
       clean = false;
     }
     await this.cleanupAfterExit({ deleteBridge: true, clean });
+  }
+
+  /**
+   * Wait for dockerd to exit after TERM. Its shutdown proper takes a few ms and
+   * ends with "Daemon shutdown complete" in its log; it then stops its
+   * containerd and polls once a second for it to be gone, so it exits ~1 s
+   * after TERM doing nothing. Once both are seen (the line, written after the
+   * TERM, and its containerd gone), that wait is cut short with KILL.
+   */
+  private async waitShutdown(pid: number, ctrPid: number | undefined, logOffset: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (pidAlive(pid)) {
+      if (Date.now() >= deadline) return false;
+      await sleep(STOP_POLL_MS);
+      // containerd reaped by dockerd (not a zombie left to init, which a next start would take for a live containerd)
+      const ctrGone = ctrPid === undefined || !fs.existsSync(`/proc/${ctrPid}`) || procComm(ctrPid) !== "containerd";
+      if (ctrGone && readFrom(this.logFile, logOffset).includes(SHUTDOWN_COMPLETE) && pidAlive(pid)) {
+        this.log.info(`kill -KILL ${pid}   # shutdown complete, containerd gone: skip dockerd's last 1 s wait`);
+        signal(pid, "SIGKILL");
+        return waitPidGone(pid, 5000, STOP_POLL_MS);
+      }
+    }
+    return true;
   }
 
   /** After dockerd is gone: its litter out of the way, so that the host is as before the start. */

@@ -1,0 +1,98 @@
+// What every suite shares: where svcmgr and the floor are, the environment a
+// svcmgr process gets, and the clean-up of everything a benchmark started.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { cleanupEverything } from "../../test/support/docker-fixture.js";
+import { mustRun, Samples } from "./measure.js";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const LAUNCHER = path.join(REPO, "bin/svcmgr.js");
+export const SVCMON = path.join(REPO, "bin/svcmon.js");
+export const NODE = process.execPath;
+
+/** The environment of a svcmgr process working in `root`. */
+export function svcmgrEnv(root: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SVCMGR_ROOT: root, SVCMGR_NODENAME: "bench.opensvc.com", NO_COLOR: "1" };
+  for (const k of ["DOCKER_HOST", "DOCKER_CONTEXT", "NODE_OPTIONS"]) delete env[k];
+  return env;
+}
+
+export function svcmgrArgv(...args: string[]): string[] {
+  return [NODE, LAUNCHER, ...args];
+}
+
+export async function svcmgr(root: string, ...args: string[]): Promise<string> {
+  return mustRun(svcmgrArgv(...args), { env: svcmgrEnv(root) });
+}
+
+/** Things to undo at the end, last registered first, even when a benchmark fails or the run is interrupted. */
+export class Cleanup {
+  private readonly steps: { what: string; fn: () => Promise<void> | void }[] = [];
+  private done = false;
+
+  add(what: string, fn: () => Promise<void> | void): void {
+    this.steps.push({ what, fn });
+  }
+
+  /** A temp SVCMGR_ROOT: daemons by pid, shims, bridges, mounts, exec roots, then the directory. */
+  root(root: string): string {
+    this.add(`temp root ${root}`, () => cleanupEverything(root));
+    return root;
+  }
+
+  async run(log: (s: string) => void): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    for (const step of this.steps.reverse()) {
+      try {
+        await step.fn();
+      } catch (e) {
+        log(`clean-up of ${step.what} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+}
+
+export function writeFile(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+const mtime = (f: string): number => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+
+/**
+ * Does bin/svcmgr.js run the bundle? It falls back to the (slower) tsc build
+ * when that is newer, as it is when someone rebuilds with tsc alone while the
+ * benchmarks run.
+ */
+export function bundleInUse(): boolean {
+  const bundle = path.join(REPO, "dist", "bundle", "svcmgr.cjs");
+  return mtime(bundle) >= mtime(path.join(REPO, "dist", "cli", "main.js")) && fs.existsSync(`${bundle}.cache`);
+}
+
+export async function ensureBundle(log: (s: string) => void): Promise<void> {
+  if (bundleInUse()) return;
+  log("the tsc build is newer than the bundle (rebuilt meanwhile): bundling again");
+  await mustRun([NODE, "--import", "tsx", path.join(REPO, "scripts", "bundle.ts")], { cwd: REPO });
+}
+
+/**
+ * Run one unit of measurement into `into`; its samples are thrown away and it
+ * is run again (up to 3 times) when the build svcmgr runs changed meanwhile.
+ */
+export async function measureUnit(into: Samples, log: (s: string) => void, unit: (s: Samples) => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await ensureBundle(log);
+    const stamp = mtime(path.join(REPO, "dist", "cli", "main.js"));
+    const s = new Samples();
+    await unit(s);
+    const fresh = bundleInUse() && stamp === mtime(path.join(REPO, "dist", "cli", "main.js"));
+    if (fresh || attempt === 3) {
+      if (!fresh) log("the build keeps changing: these samples were measured partly without the bundle");
+      into.merge(s);
+      return;
+    }
+    log("the build changed during a measurement: its samples are dropped, measuring again");
+  }
+}

@@ -1,0 +1,163 @@
+// Every benchmark, one command:  npm run bench   (= node --import tsx bench/run.ts)
+//
+// Options: --runs N (default 5; the CLI start-up suite does 4x as many),
+//          --only orchestration,daemon,status,cli   --json FILE (all samples)
+//          --no-setup (skip scripts/setup.sh and the docker-compose check)
+//
+// Prints, for each benchmark, the median of the runs and its ratio to the
+// baseline measured in the same run, then whether each target holds.
+// Everything a benchmark starts is cleaned up, also on failure or ^C.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+import { findExecutable } from "../src/drivers/container-docker/host.js";
+import { nodeBundleOptions } from "../scripts/bundle-options.js";
+import { Cleanup, REPO } from "./lib/env.js";
+import { formatTable, load1, machine, mustRun, type ResultRow, type Samples } from "./lib/measure.js";
+import { benchOrchestration, setupOrchestration, upForStatus } from "./suites/orchestration.js";
+import { benchDaemon } from "./suites/daemon.js";
+import { benchStatus } from "./suites/status.js";
+import { benchCli } from "./suites/cli.js";
+
+const SUITES = ["orchestration", "daemon", "status", "cli"] as const;
+type Suite = (typeof SUITES)[number];
+
+function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean } {
+  let runs = 5;
+  let only = new Set<Suite>(SUITES);
+  let json: string | undefined;
+  let setup = true;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--runs") runs = Number(argv[++i]);
+    else if (a === "--only") only = new Set((argv[++i] ?? "").split(",").filter((x): x is Suite => (SUITES as readonly string[]).includes(x)));
+    else if (a === "--json") json = argv[++i];
+    else if (a === "--no-setup") setup = false;
+    else throw new Error(`unknown option ${a} (--runs N, --only ${SUITES.join(",")}, --json FILE, --no-setup)`);
+  }
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs wants a positive integer");
+  return { runs, only, ...(json ? { json } : {}), setup };
+}
+
+const log = (s: string): void => void process.stderr.write(`[bench ${new Date().toLocaleTimeString()}] ${s}\n`);
+
+/** The build svcmgr's launcher runs, and docker-compose for the comparison (Debian package docker-compose). */
+async function setup(): Promise<void> {
+  log("setup: scripts/setup.sh (packages, npm, build)");
+  await mustRun(["bash", path.join(REPO, "scripts/setup.sh")], { cwd: REPO });
+  if (!findExecutable("docker-compose")) {
+    if (process.getuid?.() !== 0) throw new Error("docker-compose is missing: apt-get install docker-compose (as root)");
+    log("setup: installing Debian's docker-compose");
+    await mustRun(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-compose"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  }
+}
+
+/**
+ * bench/floor.ts packaged as svcmgr's CLI is (scripts/bundle-options.ts: one
+ * CommonJS file with dockerode inside, its unused heavy dependencies loaded
+ * lazily, run through bin/load-bundle.cjs and its V8 code cache, written by
+ * the first run), so that packaging makes no difference between the two.
+ * Returns the launcher to run with node. Written next to node_modules, where
+ * the lazy dependencies resolve from.
+ */
+async function buildFloor(): Promise<string> {
+  const dir = path.join(REPO, "node_modules", ".cache", "svcmgr-bench");
+  const bundle = path.join(dir, "floor.cjs");
+  await build({ ...nodeBundleOptions("cjs"), entryPoints: [path.join(REPO, "bench", "floor.ts")], outfile: bundle });
+  fs.rmSync(`${bundle}.cache`, { force: true });
+  const launcher = path.join(dir, "floor.mjs");
+  fs.writeFileSync(
+    launcher,
+    [
+      'import { createRequire } from "node:module";',
+      `const loaded = createRequire(import.meta.url)(${JSON.stringify(path.join(REPO, "bin", "load-bundle.cjs"))}).loadBundle(${JSON.stringify(bundle)});`,
+      "await loaded.exports.done;",
+      "loaded.saveCache();",
+      "",
+    ].join("\n"),
+  );
+  return launcher;
+}
+
+/** bench/daemon-probe.ts as a plain ESM program (it times its operation itself). */
+async function buildProbe(): Promise<string> {
+  const out = path.join(REPO, "node_modules", ".cache", "svcmgr-bench", "daemon-probe.mjs");
+  await build({ ...nodeBundleOptions("esm"), entryPoints: [path.join(REPO, "bench", "daemon-probe.ts")], outfile: out });
+  return out;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0 && (opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status"))) {
+    throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
+  }
+  if (opts.setup) await setup();
+  const cleanup = new Cleanup();
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${sig}: cleaning up`);
+    void cleanup.run(log).finally(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const rows: ResultRow[] = [];
+  const all: Record<string, Samples> = {};
+  const started = new Date();
+  const loads: number[] = [load1()];
+  try {
+    const floor = await buildFloor();
+    const probe = await buildProbe();
+    const needDocker = opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status");
+    const orch = needDocker ? await setupOrchestration(cleanup, floor, log) : undefined;
+    if (orch && opts.only.has("orchestration")) {
+      const r = await benchOrchestration(orch, opts.runs, log);
+      rows.push(...r.rows);
+      all.orchestration = r.samples;
+      loads.push(load1());
+    }
+    if (orch && opts.only.has("daemon")) {
+      const r = await benchDaemon(orch, probe, opts.runs * 2, log);
+      rows.push(...r.rows);
+      all.daemon = r.samples;
+      loads.push(load1());
+    }
+    if (orch && opts.only.has("status")) {
+      await upForStatus(orch);
+      const r = await benchStatus(orch, cleanup, opts.runs * 2, log);
+      rows.push(...r.rows);
+      all.status = r.samples;
+      loads.push(load1());
+    }
+    if (opts.only.has("cli")) {
+      const r = await benchCli(orch?.root, cleanup, opts.runs * 4, log);
+      rows.push(...r.rows);
+      all.cli = r.samples;
+      loads.push(load1());
+    }
+  } finally {
+    await cleanup.run(log);
+  }
+  const header = [
+    `svcmgr benchmarks, ${started.toISOString()}`,
+    `machine: ${machine()}`,
+    `load average (1 min) during the run: ${loads.map((l) => l.toFixed(2)).join(" -> ")}`,
+    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4})`,
+    "",
+  ].join("\n");
+  process.stdout.write(header + formatTable(rows));
+  const failed = rows.filter((r) => r.holds === false);
+  process.stdout.write(failed.length ? `\n${failed.length} target(s) not reached\n` : "\nevery target holds\n");
+  if (opts.json) {
+    fs.writeFileSync(opts.json, JSON.stringify({ started, machine: machine(), host: os.hostname(), loads, rows, samples: all }, null, 2));
+    log(`samples written to ${opts.json}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,263 @@
+// start / stop of the second tutorial's complex orchestration service: seven
+// containers, #1 (subset 00database), then #2-#5 at once (01appservers,
+// parallel = true), then #6 and #7 one after the other (02webservers).
+//
+// Four contenders, each run through the same cycle on the same private daemon:
+//   svcmgr          `svcmgr -s busybox.opensvc.com start|stop`
+//   floor           bench/floor.ts: the same Engine API calls, same order and
+//                   parallelism, the same daemon steps, and the same check that
+//                   a container did not exit at once
+//   floor-nocheck   the floor without that check (what the check costs)
+//   compose         Debian's docker-compose 1.29, `depends_on` giving the order
+//                   (`up -d` the first time, `start` later, `stop`); for a cold
+//                   start a plain dockerd with the same flags is started first
+//                   (floor daemon-up), and its stop includes the daemon's shutdown
+//                   (floor daemon-down), as svcmgr's does
+//
+// The cycle: cold first start (`run`), stop, cold later start, stop, warm later
+// start, stop, warm first start, stop. Warm: the daemon is already up, started
+// through `svcmgr -s X docker info`. Cold: it is down.
+import path from "node:path";
+import Docker from "dockerode";
+import { bridgeName, gatewayOf, hostIpv4Addresses, overlaps, parseCidr } from "../../src/drivers/container-docker/bridge.js";
+import { execRootFor } from "../../src/drivers/container-docker/daemon.js";
+import { pidAlive, procCmdline, readPidFile } from "../../src/drivers/container-docker/host.js";
+import { parseRunArgs } from "../../src/drivers/container-docker/run-args.js";
+import { Logger } from "../../src/util/log.js";
+import { makeTempRoot, RUN_DIR } from "../../test/support/docker-fixture.js";
+import { startImageRegistry } from "../../test/support/registry-images.js";
+import type { FloorSpec } from "../floor.js";
+import { measureUnit, NODE, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
+import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
+
+export const SVC = "busybox.opensvc.com";
+const IMAGE_REF = "opensvc/busybox:date";
+const N = 7;
+const SUBSETS: { subset: string; parallel: boolean; members: number[] }[] = [
+  { subset: "00database", parallel: false, members: [1] },
+  { subset: "01appservers", parallel: true, members: [2, 3, 4, 5] },
+  { subset: "02webservers", parallel: false, members: [6, 7] },
+];
+/** svcmgr's window for a container's command to exit at once (SETTLE_MS in container.ts) */
+export const SETTLE_MS = 50;
+
+export interface OrchestrationEnv {
+  root: string;
+  state: string;
+  socket: string;
+  image: string;
+  floor: string;
+  floorSpec: string;
+  floorNoCheckSpec: string;
+  composeFile: string;
+  docker: Docker;
+}
+
+type Tool = "svcmgr" | "floor" | "floor-nocheck" | "compose";
+const TOOLS: Tool[] = ["svcmgr", "floor", "floor-nocheck", "compose"];
+
+/**
+ * A subnet outside svcmgr's pool (172.30.0.0/16) and unused on the host: the
+ * tests running alongside allocate from the pool in roots of their own, and
+ * could take a /24 this benchmark's bridge leaves free between a stop and the
+ * next start.
+ */
+async function freeBenchSubnet(): Promise<string> {
+  const used = (await hostIpv4Addresses(new Logger([]))).map((a) => a.net);
+  for (let i = 0; i < 256; i++) {
+    const cidr = `10.213.${i}.0/24`;
+    if (!used.some((u) => overlaps(u, parseCidr(cidr)!))) return cidr;
+  }
+  throw new Error("no free /24 in 10.213.0.0/16 for the benchmark's bridge");
+}
+
+function serviceConfig(root: string, image: string, bridgeCidr: string): string {
+  const container = (n: number, subset: string): string[] => [`[container#${n}]`, "type = docker", `run_image = ${image}`, "run_command = sleep 3600", "run_args = --init", `subset = ${subset}`, ""];
+  return [
+    "[DEFAULT]",
+    "service_type = DEV",
+    `docker_data_dir = ${root}/data/{name}`,
+    `docker_bridge_cidr = ${bridgeCidr}`,
+    "",
+    ...container(1, "00database"),
+    ...[2, 3, 4, 5].flatMap((n) => container(n, "01appservers")),
+    "[subset#container.docker:01appservers]",
+    "parallel = true",
+    "",
+    ...container(6, "02webservers"),
+    ...container(7, "02webservers"),
+    "[subset#container.docker:02webservers]",
+    "parallel = false",
+    "",
+  ].join("\n");
+}
+
+function composeFile(image: string): string {
+  const deps: Record<number, number[]> = { 1: [], 2: [1], 3: [1], 4: [1], 5: [1], 6: [2, 3, 4, 5], 7: [6] };
+  const lines = ['version: "2.4"', "services:"];
+  for (let n = 1; n <= N; n++) {
+    lines.push(`  c${n}:`, `    image: ${image}`, "    command: sleep 3600", "    init: true", "    network_mode: bridge", `    container_name: compose.container.${n}`);
+    if (deps[n]!.length) lines.push("    depends_on:", ...deps[n]!.map((d) => `      - c${d}`));
+  }
+  return lines.join("\n") + "\n";
+}
+
+const names = (tool: Tool): string[] => Array.from({ length: N }, (_, i) => (tool === "svcmgr" ? `${SVC}.container.${i + 1}` : tool === "compose" ? `compose.container.${i + 1}` : `floor.container.${i + 1}`));
+
+function daemonPid(e: OrchestrationEnv): number | undefined {
+  const pid = readPidFile(path.join(e.state, "docker.pid"));
+  return pid !== undefined && pidAlive(pid) ? pid : undefined;
+}
+
+export async function setupOrchestration(cleanup: Cleanup, floorMjs: string, log: (s: string) => void): Promise<OrchestrationEnv> {
+  log("orchestration: local registry, service config, image pulled into the service's daemon");
+  const registry = await startImageRegistry([{ ref: IMAGE_REF }]);
+  cleanup.add("image registry", () => registry.stop());
+  const root = cleanup.root(makeTempRoot("svbench-"));
+  const image = registry.image(IMAGE_REF);
+  const bridgeCidr = await freeBenchSubnet();
+  writeFile(path.join(root, "etc", `${SVC}.conf`), serviceConfig(root, image, bridgeCidr));
+  await svcmgr(root, "-s", SVC, "docker", "pull", image);
+  const state = path.join(root, "var", SVC);
+  const socket = path.join(state, "docker.sock");
+  const pid = readPidFile(path.join(state, "docker.pid"));
+  if (pid === undefined) throw new Error("the service's daemon is not up after docker pull");
+  // the exact command line svcmgr started its daemon with: the floor's plain dockerd gets the same flags
+  const argv = procCmdline(pid);
+  const { options } = parseRunArgs(["--init"]);
+  const spec = (tool: Tool, settleMs: number): FloorSpec => ({
+    socket,
+    stages: SUBSETS.map((s) => ({ parallel: s.parallel, names: s.members.map((m) => names(tool)[m - 1]!) })),
+    create: Object.fromEntries(
+      names(tool).map((n, i) => [n, { ...options, Image: image, Cmd: ["sleep", "3600"], Labels: { "com.svcmgr.service": "floor", "com.svcmgr.rid": `container#${i + 1}`, "com.svcmgr.config-hash": "floor" } }]),
+    ),
+    settleMs,
+    daemon: { argv, pidFile: path.join(state, "docker.pid"), logFile: path.join(state, "dockerd.log"), execRoot: execRootFor(RUN_DIR, state), bridge: bridgeName(state), gateway: gatewayOf(bridgeCidr) },
+  });
+  const floorSpec = path.join(root, "floor.json");
+  const floorNoCheckSpec = path.join(root, "floor-nocheck.json");
+  writeFile(floorSpec, JSON.stringify(spec("floor", SETTLE_MS), null, 2));
+  writeFile(floorNoCheckSpec, JSON.stringify(spec("floor-nocheck", 0), null, 2));
+  const compose = path.join(root, "compose", "docker-compose.yml");
+  writeFile(compose, composeFile(image));
+  const docker = new Docker({ socketPath: socket });
+  return { root, state, socket, image, floor: floorMjs, floorSpec, floorNoCheckSpec, composeFile: compose, docker };
+}
+
+// ---- the states a measurement starts from (not timed) ----------------------
+
+async function daemonUp(e: OrchestrationEnv): Promise<void> {
+  if (daemonPid(e) === undefined) await svcmgr(e.root, "-s", SVC, "docker", "info");
+}
+
+async function removeAllContainers(e: OrchestrationEnv): Promise<void> {
+  for (const c of await e.docker.listContainers({ all: true })) await e.docker.getContainer(c.Id).remove({ force: true });
+}
+
+/** daemon down, no container: svcmgr's stop shuts an idle daemon down. */
+async function coldAbsent(e: OrchestrationEnv): Promise<void> {
+  await daemonUp(e);
+  await removeAllContainers(e);
+  await svcmgr(e.root, "-s", SVC, "stop");
+  if (daemonPid(e) !== undefined) throw new Error("the daemon is still up after an idle stop");
+}
+
+async function warmAbsent(e: OrchestrationEnv): Promise<void> {
+  await daemonUp(e);
+  await removeAllContainers(e);
+}
+
+async function assertRunning(e: OrchestrationEnv, tool: Tool): Promise<void> {
+  const running = new Set((await e.docker.listContainers()).flatMap((c) => c.Names.map((n) => n.replace(/^\//, ""))));
+  const missing = names(tool).filter((n) => !running.has(n));
+  if (missing.length) throw new Error(`${tool}: not running after its start: ${missing.join(", ")}`);
+}
+
+function assertDaemonDown(e: OrchestrationEnv, tool: Tool): void {
+  if (daemonPid(e) !== undefined) throw new Error(`${tool}: the daemon is still up after its stop`);
+}
+
+// ---- the contenders ---------------------------------------------------------
+
+function composeArgv(e: OrchestrationEnv, ...args: string[]): string[] {
+  return ["docker-compose", "--no-ansi", "-p", "bench", "-f", e.composeFile, ...args];
+}
+
+function composeEnv(e: OrchestrationEnv): NodeJS.ProcessEnv {
+  return { ...process.env, DOCKER_HOST: `unix://${e.socket}`, COMPOSE_INTERACTIVE_NO_CLI: "1" };
+}
+
+async function timeStart(e: OrchestrationEnv, tool: Tool, first: boolean, cold: boolean): Promise<number> {
+  switch (tool) {
+    case "svcmgr":
+      return (await timeProcess(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) })).ms;
+    case "floor":
+    case "floor-nocheck":
+      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, first ? "run" : "start", ...(cold ? ["--cold"] : [])])).ms;
+    case "compose": {
+      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"])).ms : 0;
+      return daemon + (await timeProcess(composeArgv(e, ...(first ? ["up", "-d"] : ["start"])), { env: composeEnv(e) })).ms;
+    }
+  }
+}
+
+async function timeStop(e: OrchestrationEnv, tool: Tool): Promise<number> {
+  switch (tool) {
+    case "svcmgr":
+      return (await timeProcess(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) })).ms;
+    case "floor":
+    case "floor-nocheck":
+      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, "stop"])).ms;
+    case "compose": {
+      const ms = (await timeProcess(composeArgv(e, "stop"), { env: composeEnv(e) })).ms;
+      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"])).ms;
+    }
+  }
+}
+
+/** One full cycle of one contender; samples keyed `<tool> <what>`. */
+async function cycle(e: OrchestrationEnv, tool: Tool, s: Samples): Promise<void> {
+  const start = async (what: string, first: boolean, cold: boolean): Promise<void> => {
+    s.add(`${tool} ${what}`, await timeStart(e, tool, first, cold));
+    await assertRunning(e, tool);
+    s.add(`${tool} stop`, await timeStop(e, tool));
+    assertDaemonDown(e, tool);
+  };
+  await coldAbsent(e);
+  await start("run cold", true, true);
+  await start("start cold", false, true);
+  await daemonUp(e);
+  await start("start warm", false, false);
+  await warmAbsent(e);
+  await start("run warm", true, false);
+}
+
+export async function benchOrchestration(e: OrchestrationEnv, runs: number, log: (s: string) => void): Promise<{ samples: Samples; rows: ResultRow[] }> {
+  const warmup = new Samples();
+  log("orchestration: one warm-up cycle per contender (not counted)");
+  for (const tool of TOOLS) await measureUnit(warmup, log, (u) => cycle(e, tool, u));
+  const s = new Samples();
+  for (let i = 0; i < runs; i++) {
+    // rotate the order, so that a load change hits every contender alike
+    const order = TOOLS.map((_, k) => TOOLS[(k + i) % TOOLS.length]!);
+    for (const tool of order) await measureUnit(s, log, (u) => cycle(e, tool, u));
+    log(`orchestration: cycle ${i + 1}/${runs} done (${order.join(", ")})`);
+  }
+  await warmAbsent(e);
+  const rows: ResultRow[] = [];
+  const lt = (x: number) => ({ text: `<= ${x}x floor`, check: (_m: number, r: number | undefined) => r !== undefined && r <= x });
+  const faster = { text: ">= 1.5x faster than compose", check: (_m: number, r: number | undefined) => r !== undefined && r <= 1 / 1.5 };
+  for (const what of ["run warm", "run cold", "start warm", "start cold", "stop"]) {
+    rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor", key: `floor ${what}` }, lt(1.15)));
+    rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "docker-compose", key: `compose ${what}` }, faster));
+    if (what !== "stop") rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor without the exit-at-once check", key: `floor-nocheck ${what}` }, undefined, "information: what the check costs"));
+  }
+  return { samples: s, rows };
+}
+
+/** Seven containers up on the service's daemon (for the status benchmarks). */
+export async function upForStatus(e: OrchestrationEnv): Promise<void> {
+  await warmAbsent(e);
+  await mustRun(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) });
+  await assertRunning(e, "svcmgr");
+}

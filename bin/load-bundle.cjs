@@ -1,0 +1,42 @@
+// Loads a CommonJS bundle (scripts/bundle.ts) through a V8 code cache kept
+// next to it (<bundle>.cache): compiling svcmgr's ~1.2 MB of JavaScript is
+// the largest part of its start-up, and node 20 has no compile cache of its
+// own (module.enableCompileCache is node 22). A missing or rejected cache
+// (another node version) only costs the compilation; saveCache() then writes
+// a new one, best effort (a read-only install simply goes without).
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const vm = require("node:vm");
+const { createRequire } = require("node:module");
+const { pathToFileURL } = require("node:url");
+
+exports.loadBundle = function loadBundle(file) {
+  const cacheFile = `${file}.cache`;
+  const source = fs.readFileSync(file, "utf8");
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    // none yet
+  }
+  // the wrapper stays on the first line: line numbers in stack traces are the bundle's
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __bundleUrl) {${source}\n})`, { filename: file, cachedData });
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file), pathToFileURL(file).href);
+  const stale = cachedData === undefined || script.cachedDataRejected === true;
+  return {
+    exports: mod.exports,
+    /** Write the cache (of what this process compiled so far) when there was none or it was rejected, or when forced. */
+    saveCache(force = false) {
+      if (!stale && !force) return;
+      try {
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData());
+        fs.renameSync(tmp, cacheFile);
+      } catch {
+        // read-only install
+      }
+    },
+  };
+};

@@ -1,0 +1,63 @@
+// esbuild options shared by the CLI bundle (scripts/bundle.ts) and the
+// benchmarks' floor program (bench/floor.ts), so that both are packaged alike.
+import type { BuildOptions, Plugin } from "esbuild";
+
+/**
+ * Dependencies of dockerode that svcmgr never uses (ssh transport, BuildKit
+ * sessions) but that dockerode and docker-modem require at load time: they
+ * cost ~140 ms of the ~160 ms of loading dockerode. In the bundle each is
+ * replaced by a stand-in that requires the real module (from node_modules, at
+ * run time) on first use.
+ */
+const LAZY_MODULES = ["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"];
+
+const lazyModules: Plugin = {
+  name: "lazy-modules",
+  setup(build) {
+    const filter = new RegExp(`^(${LAZY_MODULES.map((m) => m.replace(/[/@.-]/g, "\\$&")).join("|")})$`);
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: "lazy-module" }));
+    build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => ({
+      loader: "js",
+      contents: [
+        `const name = ${JSON.stringify(args.path)};`,
+        "let real;",
+        "const load = () => (real ??= require(name));",
+        // classes are constructed later (new ssh2.Client(), new grpc.Server()): a constructor that loads on first use
+        "const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };",
+        'module.exports = new Proxy({}, { get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]) });',
+      ].join("\n"),
+    }));
+  },
+};
+
+/**
+ * zod's `z.locales` namespace holds the error messages of 60-odd languages:
+ * half of zod's bytes, all parsed at start-up. svcmgr uses English only (set
+ * by zod itself from locales/en.js), so the namespace is cut down to `en`.
+ */
+const zodEnglishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ loader: "js", contents: 'export { default as en } from "./en.js";\n' }));
+  },
+};
+
+/**
+ * ESM, or CommonJS for a file loaded through bin/load-bundle.cjs (a V8 code
+ * cache: only classic scripts can have one on node 20), where `import.meta.url`
+ * is the bundle's own URL, passed in by the loader.
+ */
+export function nodeBundleOptions(format: "esm" | "cjs" = "esm"): BuildOptions {
+  return {
+    bundle: true,
+    format,
+    platform: "node",
+    target: "node20",
+    plugins: [lazyModules, zodEnglishOnly],
+    logLevel: "warning",
+    ...(format === "cjs"
+      ? { define: { "import.meta.url": "__bundleUrl" } }
+      : // the CommonJS dependencies (commander, pino, dockerode) call require(): node's own modules, and the lazy ones above
+        { banner: { js: 'import { createRequire as __svcmgrCreateRequire } from "node:module"; const require = __svcmgrCreateRequire(import.meta.url);' } }),
+  };
+}
