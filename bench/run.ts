@@ -1,8 +1,10 @@
 // Every benchmark, one command:  npm run bench   (= node --import tsx bench/run.ts)
 //
-// Options: --runs N (default 5; the CLI start-up suite does 4x as many),
+// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many),
 //          --only orchestration,daemon,status,cli   --json FILE (all samples)
 //          --no-setup (skip scripts/setup.sh and the docker-compose check)
+//          --calm C (before each unit of measurement, wait up to 3 min until
+//                    fewer than C CPUs were busy over the last 2 s)
 //
 // Prints, for each benchmark, the median of the runs and its ratio to the
 // baseline measured in the same run, then whether each target holds.
@@ -13,7 +15,7 @@ import path from "node:path";
 import { build } from "esbuild";
 import { findExecutable } from "../src/drivers/container-docker/host.js";
 import { nodeBundleOptions } from "../scripts/bundle-options.js";
-import { Cleanup, REPO } from "./lib/env.js";
+import { Cleanup, REPO, setCalm } from "./lib/env.js";
 import { formatTable, load1, machine, mustRun, type ResultRow, type Samples } from "./lib/measure.js";
 import { benchOrchestration, setupOrchestration, upForStatus } from "./suites/orchestration.js";
 import { benchDaemon } from "./suites/daemon.js";
@@ -23,8 +25,9 @@ import { benchCli } from "./suites/cli.js";
 const SUITES = ["orchestration", "daemon", "status", "cli"] as const;
 type Suite = (typeof SUITES)[number];
 
-function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean } {
+function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
   let runs = 5;
+  let calm: number | undefined;
   let only = new Set<Suite>(SUITES);
   let json: string | undefined;
   let setup = true;
@@ -34,10 +37,12 @@ function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: str
     else if (a === "--only") only = new Set((argv[++i] ?? "").split(",").filter((x): x is Suite => (SUITES as readonly string[]).includes(x)));
     else if (a === "--json") json = argv[++i];
     else if (a === "--no-setup") setup = false;
-    else throw new Error(`unknown option ${a} (--runs N, --only ${SUITES.join(",")}, --json FILE, --no-setup)`);
+    else if (a === "--calm") calm = Number(argv[++i]);
+    else throw new Error(`unknown option ${a} (--runs N, --only ${SUITES.join(",")}, --json FILE, --no-setup, --calm BUSY_CPUS)`);
   }
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs wants a positive integer");
-  return { runs, only, ...(json ? { json } : {}), setup };
+  if (calm !== undefined && !(calm > 0)) throw new Error("--calm wants a number of busy CPUs, e.g. 0.5");
+  return { runs, only, ...(json ? { json } : {}), setup, ...(calm !== undefined ? { calm } : {}) };
 }
 
 const log = (s: string): void => void process.stderr.write(`[bench ${new Date().toLocaleTimeString()}] ${s}\n`);
@@ -49,7 +54,12 @@ async function setup(): Promise<void> {
   if (!findExecutable("docker-compose")) {
     if (process.getuid?.() !== 0) throw new Error("docker-compose is missing: apt-get install docker-compose (as root)");
     log("setup: installing Debian's docker-compose");
-    await mustRun(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-compose"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "docker-compose"];
+    await mustRun(install, { env }).catch(async () => {
+      await mustRun(["apt-get", "update", "-qq"], { env });
+      await mustRun(install, { env });
+    });
   }
 }
 
@@ -93,6 +103,7 @@ async function main(): Promise<void> {
     throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
   }
   if (opts.setup) await setup();
+  setCalm(opts.calm);
   const cleanup = new Cleanup();
   let interrupted = false;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -145,7 +156,7 @@ async function main(): Promise<void> {
     `svcmgr benchmarks, ${started.toISOString()}`,
     `machine: ${machine()}`,
     `load average (1 min) during the run: ${loads.map((l) => l.toFixed(2)).join(" -> ")}`,
-    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4})`,
+    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
     "",
   ].join("\n");
   process.stdout.write(header + formatTable(rows));

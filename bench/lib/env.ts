@@ -1,6 +1,7 @@
 // What every suite shares: where svcmgr and the floor are, the environment a
 // svcmgr process gets, and the clean-up of everything a benchmark started.
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cleanupEverything } from "../../test/support/docker-fixture.js";
@@ -83,6 +84,7 @@ export async function ensureBundle(log: (s: string) => void): Promise<void> {
  */
 export async function measureUnit(into: Samples, log: (s: string) => void, unit: (s: Samples) => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    await waitForCalm(log);
     await ensureBundle(log);
     const stamp = mtime(path.join(REPO, "dist", "cli", "main.js"));
     const s = new Samples();
@@ -95,4 +97,39 @@ export async function measureUnit(into: Samples, log: (s: string) => void, unit:
     }
     log("the build changed during a measurement: its samples are dropped, measuring again");
   }
+}
+
+let calm: number | undefined;
+
+/**
+ * --calm C: before each unit of measurement, wait (up to 3 minutes) until the
+ * CPUs busy over the last 2 s (0 to the number of CPUs; from /proc/stat, so
+ * what others run right now, not a lagging load average) drop under C.
+ */
+export function setCalm(busyCpus: number | undefined): void {
+  calm = busyCpus;
+}
+
+function cpuTimes(): { busy: number; total: number } {
+  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** CPUs busy on average over `ms` (0 to the number of CPUs). */
+export async function busyCpus(ms = 2000): Promise<number> {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuTimes();
+  return b.total > a.total ? ((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length : 0;
+}
+
+async function waitForCalm(log: (s: string) => void): Promise<void> {
+  if (calm === undefined) return;
+  const deadline = Date.now() + 180_000;
+  let busy = await busyCpus();
+  if (busy < calm) return;
+  log(`${busy.toFixed(2)} CPUs busy >= ${calm}: waiting (up to 3 min) for a calmer machine`);
+  while (busy >= calm && Date.now() < deadline) busy = await busyCpus();
 }

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { ActionError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { CommandError, run } from "../../util/run.js";
+import { formatCommand } from "../../util/shell-words.js";
 import { pidAlive, readPidFile, sleep } from "./host.js";
 
 /** 8 hex digits naming a state dir on this host: bridge name and exec root derive from it. */
@@ -142,14 +143,31 @@ export async function ensureBridge(log: Logger, name: string, cidr: string): Pro
   const clash = links.flatMap((l) => l.addresses).find((a) => a.dev !== name && overlaps(a.net, want));
   if (clash) throw new ActionError(`bridge subnet ${cidr} overlaps ${clash.cidr} on ${clash.dev}: set docker_bridge_cidr to a free subnet`);
   const mine = links.find((l) => l.name === name);
-  if (!mine) await run(log, ["ip", "link", "add", name, "up", "type", "bridge"]);
+  const changes: string[][] = [];
+  if (!mine) changes.push(["link", "add", name, "up", "type", "bridge"]);
   const current = mine?.addresses ?? [];
   if (!current.some((a) => a.cidr === gw)) {
-    if (current.length > 0) await run(log, ["ip", "addr", "flush", "dev", name]);
-    await run(log, ["ip", "addr", "add", gw, "dev", name]);
+    if (current.length > 0) changes.push(["addr", "flush", "dev", name]);
+    changes.push(["addr", "add", gw, "dev", name]);
   }
-  if (mine && !mine.up) await run(log, ["ip", "link", "set", name, "up"]);
+  if (mine && !mine.up) changes.push(["link", "set", name, "up"]);
+  await ipBatch(log, changes);
   return !mine;
+}
+
+/**
+ * Several `ip` commands in one process (`ip -batch -`, which stops at the
+ * first failure): one fork instead of one each. Each is logged as the command
+ * a human would type.
+ */
+async function ipBatch(log: Logger, commands: string[][]): Promise<void> {
+  if (commands.length === 0) return;
+  if (commands.length === 1) {
+    await run(log, ["ip", ...commands[0]!]);
+    return;
+  }
+  for (const c of commands) log.info(formatCommand(["ip", ...c]));
+  await run(log, ["ip", "-batch", "-"], { quiet: true, input: commands.map((c) => c.join(" ") + "\n").join("") });
 }
 
 export async function deleteBridge(log: Logger, name: string): Promise<void> {
