@@ -51,17 +51,14 @@ interface Exit {
  * `input`; after `timeoutMs`, TERM, then KILL 2 s later. Node's own
  * child_process: execa cost ~20 ms of loading for what this needs.
  */
-function spawnToFiles(file: string, args: string[], opts: RunOptions, out: string): Promise<Exit> {
+function spawnToFiles(file: string, args: string[], opts: RunOptions, fds: readonly [number, number]): Promise<Exit> {
   return new Promise((resolve) => {
-    const fds = [fs.openSync(`${out}.out`, "w", 0o600), fs.openSync(`${out}.err`, "w", 0o600)] as const;
     let child: ChildProcess;
     try {
       child = spawn(file, args, { stdio: [opts.input === undefined ? "ignore" : "pipe", fds[0], fds[1]], env: { ...process.env, ...opts.env } });
     } catch (e) {
       resolve({ code: null, timedOut: false, error: e as Error });
       return;
-    } finally {
-      for (const fd of fds) fs.closeSync(fd);
     }
     if (!exitHook) {
       exitHook = true;
@@ -95,28 +92,60 @@ function spawnToFiles(file: string, args: string[], opts: RunOptions, out: strin
   });
 }
 
+/** Linux's O_TMPFILE (with O_DIRECTORY): node's fs.constants does not name it. */
+const O_TMPFILE = 0o20200000;
+let tmpfileWorks = true;
+
+/**
+ * A file with no name for a command's output: nothing appears in any
+ * directory, and nothing is left behind if svcmgr is killed while the command
+ * runs (the kernel frees it with its last descriptor). Where the file system
+ * cannot make one, a named file is unlinked as soon as it is opened.
+ */
+function anonymousFile(): number {
+  const dir = os.tmpdir();
+  if (tmpfileWorks) {
+    try {
+      return fs.openSync(dir, fs.constants.O_RDWR | O_TMPFILE, 0o600);
+    } catch {
+      tmpfileWorks = false;
+    }
+  }
+  const name = path.join(dir, `svcmgr-run-${process.pid}-${++seq}`);
+  const fd = fs.openSync(name, "wx+", 0o600);
+  fs.rmSync(name, { force: true });
+  return fd;
+}
+
+function readAll(fd: number): string {
+  const size = fs.fstatSync(fd).size;
+  if (size === 0) return "";
+  const buf = Buffer.alloc(size);
+  let got = 0;
+  while (got < size) {
+    const n = fs.readSync(fd, buf, got, size - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.toString("utf8", 0, got);
+}
+
 export async function run(log: Logger, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error("run: empty command");
   const level = opts.quiet ? "debug" : "info";
   log.log(level, formatCommand(argv));
   // Output goes to files, not pipes: a command that leaves a process in the
-  // background (an app's start script) must not keep us waiting for EOF.
-  const out = path.join(os.tmpdir(), `svcmgr-run-${process.pid}-${++seq}`);
+  // background (an app's start script) must not keep us waiting for EOF, nor
+  // get SIGPIPE later when it writes to a pipe we closed.
+  const fds = [anonymousFile(), anonymousFile()] as const;
   try {
-    const r = await spawnToFiles(file, args, opts, out);
-    const read = (f: string): string => {
-      try {
-        return fs.readFileSync(f, "utf8");
-      } catch {
-        return "";
-      }
-    };
+    const r = await spawnToFiles(file, args, opts, fds);
     const result: RunResult = {
       argv,
       exitCode: r.code ?? (r.timedOut ? 124 : 127),
-      stdout: read(`${out}.out`),
-      stderr: read(`${out}.err`),
+      stdout: readAll(fds[0]),
+      stderr: readAll(fds[1]),
       timedOut: r.timedOut,
     };
     if (r.error) result.stderr ||= r.error.message;
@@ -126,7 +155,6 @@ export async function run(log: Logger, argv: string[], opts: RunOptions = {}): P
     if ((opts.check ?? true) && result.exitCode !== 0) throw new CommandError(result);
     return result;
   } finally {
-    fs.rmSync(`${out}.out`, { force: true });
-    fs.rmSync(`${out}.err`, { force: true });
+    for (const fd of fds) fs.closeSync(fd);
   }
 }

@@ -61,7 +61,7 @@ describe("SIGKILL at random points of start and stop", { skip }, () => {
   });
 
   const killedPids: number[] = [];
-  /** svcmgr's command output files in the temp dir of those processes */
+  /** command output files of those processes left in the temp dir (svcmgr's are anonymous; the fallback names them svcmgr-run-PID-N) */
   const runOutputsOf = (pids: number[]): string[] => fs.readdirSync(os.tmpdir()).filter((f) => pids.some((p) => f.startsWith(`svcmgr-run-${p}-`)));
 
   /** Run an action, SIGKILL it after delayMs; resolves once it is gone, telling whether it was still running. */
@@ -133,7 +133,7 @@ describe("SIGKILL at random points of start and stop", { skip }, () => {
     await converged("start", "start after the trials");
     ok(r.run(["-s", svc, "stop"]), "stop after the trials");
     await converged("stop", "stop after the trials");
-    assert.deepEqual(runOutputsOf(killedPids), [], "the command output files of the killed processes are swept");
+    assert.deepEqual(runOutputsOf(killedPids), [], "the killed processes left no command output file in the temp dir");
     const mid = trials.filter((t) => t.midAction).length;
     recordFigures("crash", {
       seed: SEED,
