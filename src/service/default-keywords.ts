@@ -22,7 +22,7 @@ export const defaultKeywords: KeywordDef[] = [
   { name: "docker_daemon_args", schema: kw.string(), default: "", text: "extra dockerd arguments, e.g. --ip 37.59.71.25" },
   { name: "docker_socket_group", schema: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, "not a unix group name"), text: "group owning the private docker socket (default: docker if it exists, else root)" },
   { name: "docker_socket_mode", schema: kw.mode(), default: "0660", text: "mode of the private docker socket" },
-  { name: "docker_bridge_cidr", schema: kw.cidr(), text: "subnet of the service's own bridge (default: a free /24 of 172.30.0.0/16, kept in the state dir)" },
+  { name: "docker_bridge_cidr", schema: kw.cidr(), text: "subnet of the service's own bridge (default: a /24 of 172.30.0.0/16 that no host interface and no other service of any root uses, kept in the state dir and claimed in /run/svcmgr/subnets)" },
   { name: "rollback", schema: kw.bool(), default: "true", text: "roll back a failed start" },
 ];
 

@@ -270,6 +270,17 @@ export async function cleanupEverything(root: string, runDir = RUN_DIR): Promise
       if (r.exitCode !== 0) await run(quiet, ["umount", "-l", mnt], { check: false });
     }
   }
+  // host-wide subnet claims of the root's services
+  const claims = path.join(runDir, "subnets");
+  for (const name of fs.existsSync(claims) ? fs.readdirSync(claims) : []) {
+    let owner: string;
+    try {
+      owner = fs.readlinkSync(path.join(claims, name));
+    } catch {
+      continue;
+    }
+    if (owner.startsWith(root + "/")) fs.rmSync(path.join(claims, name), { force: true });
+  }
   for (const dir of [root, ...execRoots]) {
     if (mountsUnder(dir).length > 0) {
       errors.push(`still mounted under ${dir}: ${mountsUnder(dir).join(", ")}`);

@@ -32,7 +32,7 @@ export async function startImageRegistry(images: ImageSpec[]): Promise<ImageRegi
       svc: "builder",
       stateDir,
       dataDir: path.join(root, "data"),
-      bridgeCidr: await allocateBridgeCidr(path.join(root, "var"), stateDir, log),
+      bridgeCidr: await allocateBridgeCidr(path.join(root, "var"), stateDir, log, RUN_DIR),
       extraArgs: [],
       runDir: RUN_DIR,
       log,

@@ -8,7 +8,7 @@ import path from "node:path";
 import { resolvePaths, stateDir } from "../../util/paths.js";
 import { ActionError } from "../../util/errors.js";
 import type { LogRecord, Logger } from "../../util/log.js";
-import { allocateBridgeCidr, bridgeName, gatewayOf, overlaps, parseCidr, pickFreeCidr, stateHash } from "./bridge.js";
+import { allocateBridgeCidr, bridgeName, claimBridgeCidr, gatewayOf, overlaps, parseCidr, pickFreeCidr, stateHash } from "./bridge.js";
 import { PrivateDockerDaemon, createDockerClient, dockerCliArgs, execRootFor, pinApiVersion, type PrivateDockerDaemonOptions } from "./daemon.js";
 import { groupId, isSelfBindMount, pidAlive, procCmdline, procComm, readMountInfo, readPidFile, signal, waitPidGone } from "./host.js";
 import {
@@ -173,6 +173,57 @@ void describe("pure helpers", () => {
   });
 });
 
+void describe("automatic bridge subnets across roots", () => {
+  // A private run dir: the host's /run/svcmgr/subnets is shared with whatever else runs here.
+  const setup = (): { dir: string; runDir: string; root: (n: string) => { var: string; state: (svc: string) => string } } => {
+    const dir = makeTempRoot();
+    const runDir = path.join(dir, "run");
+    return { dir, runDir, root: (n) => ({ var: path.join(dir, n, "var"), state: (svc) => path.join(dir, n, "var", svc) }) };
+  };
+
+  void test("two roots never pick the same subnet; a deleted root's subnet is free again", async () => {
+    const { dir, runDir, root } = setup();
+    try {
+      const [a, b] = [root("a"), root("b")];
+      const log = testLogger("x").log;
+      const [ca, cb] = await Promise.all([allocateBridgeCidr(a.var, a.state("app1.dev"), log, runDir), allocateBridgeCidr(b.var, b.state("app1.dev"), log, runDir)]);
+      assert.notEqual(ca, cb, "same service name in two roots, at the same time");
+      assert.equal(fs.readlinkSync(path.join(runDir, "subnets", ca.replace("/", "-"))), a.state("app1.dev"), "claimed host-wide by its state dir");
+      assert.equal(await allocateBridgeCidr(b.var, b.state("app1.dev"), log, runDir), cb, "kept");
+      fs.rmSync(path.join(dir, "a"), { recursive: true });
+      const cb2 = await allocateBridgeCidr(b.var, b.state("app2.dev"), log, runDir);
+      assert.equal(cb2, ca, "the deleted root's subnet is taken again, its stale claim replaced");
+      assert.equal(fs.readlinkSync(path.join(runDir, "subnets", ca.replace("/", "-"))), b.state("app2.dev"));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void test("after the claims are lost (reboot), a kept subnet held by another root moves; a configured one wins", async () => {
+    const { dir, runDir, root } = setup();
+    try {
+      const [a, b, c] = [root("a"), root("b"), root("c")];
+      const { log, records } = testLogger("app1.dev");
+      const ca = await allocateBridgeCidr(a.var, a.state("app1.dev"), log, runDir);
+      // root b kept the same subnet while the claims were gone (e.g. chosen before a reboot)
+      fs.mkdirSync(b.state("app1.dev"), { recursive: true });
+      fs.writeFileSync(path.join(b.state("app1.dev"), "bridge.cidr"), `${ca}\n`);
+      const cb = await allocateBridgeCidr(b.var, b.state("app1.dev"), log, runDir);
+      assert.notEqual(cb, ca);
+      assert.equal(fs.readFileSync(path.join(b.state("app1.dev"), "bridge.cidr"), "utf8").trim(), cb, "the new subnet is kept");
+      assert.ok(messages(records).some((m) => m.includes(`bridge subnet ${ca} is now held by ${a.state("app1.dev")}`)), messages(records).join("\n"));
+      // a service of root c configured with b's subnet claims it when its daemon starts: b's next allocation moves
+      fs.mkdirSync(c.state("web"), { recursive: true });
+      fs.writeFileSync(path.join(c.state("web"), "bridge.cidr"), `${cb}\n`);
+      claimBridgeCidr(runDir, c.state("web"), cb);
+      const cb2 = await allocateBridgeCidr(b.var, b.state("app1.dev"), log, runDir);
+      assert.ok(cb2 !== cb && cb2 !== ca, cb2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 void describe("private dockerd", () => {
   void test("two services side by side: own daemon, containerd, data root, bridge, socket", LONG, async (t) => {
     if (!requireDocker(t)) return;
@@ -181,10 +232,10 @@ void describe("private dockerd", () => {
       const paths = resolvePaths({ SVCMGR_ROOT: root });
       const la = testLogger("app1.dev");
       const lb = testLogger("app1.prd");
-      const cidrA = await allocateBridgeCidr(paths.var, stateDir(paths, "app1.dev"), la.log);
-      const cidrB = await allocateBridgeCidr(paths.var, stateDir(paths, "app1.prd"), lb.log);
+      const cidrA = await allocateBridgeCidr(paths.var, stateDir(paths, "app1.dev"), la.log, paths.run);
+      const cidrB = await allocateBridgeCidr(paths.var, stateDir(paths, "app1.prd"), lb.log, paths.run);
       assert.notEqual(cidrA, cidrB);
-      assert.equal(await allocateBridgeCidr(paths.var, stateDir(paths, "app1.dev"), la.log), cidrA, "kept in the state dir");
+      assert.equal(await allocateBridgeCidr(paths.var, stateDir(paths, "app1.dev"), la.log, paths.run), cidrA, "kept in the state dir");
       const a = daemonFor(root, "app1.dev", la.log, { bridgeCidr: cidrA });
       const b = daemonFor(root, "app1.prd", lb.log, { bridgeCidr: cidrB, socketGroup: "daemon", socketMode: 0o640 });
       assert.equal(await a.isRunning(), false);

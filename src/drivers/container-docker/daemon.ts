@@ -12,7 +12,7 @@ import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { run } from "../../util/run.js";
 import { formatCommand, quoteArg } from "../../util/shell-words.js";
-import { bridgeName, deleteBridge, ensureBridge, gatewayOf, stateHash, writeBridgeCidr } from "./bridge.js";
+import { bridgeName, claimBridgeCidr, deleteBridge, ensureBridge, gatewayOf, stateHash, writeBridgeCidr } from "./bridge.js";
 import {
   allPids,
   findExecutable,
@@ -229,6 +229,7 @@ export class PrivateDockerDaemon {
   readonly execRoot: string;
   readonly bridge: string;
   readonly logFile: string;
+  private readonly runDir: string;
   private readonly log: Logger;
   private readonly socketGroupOpt: string | undefined;
   private readonly socketMode: number;
@@ -244,6 +245,7 @@ export class PrivateDockerDaemon {
     this.dataDir = path.resolve(opts.dataDir);
     this.bridgeCidr = opts.bridgeCidr;
     this.extraArgs = [...opts.extraArgs];
+    this.runDir = opts.runDir;
     this.execRoot = execRootFor(opts.runDir, this.stateDir);
     this.bridge = bridgeName(this.stateDir);
     this.logFile = path.join(this.stateDir, "dockerd.log");
@@ -456,6 +458,7 @@ export class PrivateDockerDaemon {
     fs.mkdirSync(path.dirname(this.execRoot), { recursive: true, mode: 0o755 });
     const createdBridge = await ensureBridge(this.log, this.bridge, this.bridgeCidr);
     writeBridgeCidr(this.stateDir, this.bridgeCidr);
+    claimBridgeCidr(this.runDir, this.stateDir, this.bridgeCidr);
 
     const argv = this.commandLine(dockerd);
     this.log.info("starting docker daemon");

@@ -9,7 +9,7 @@ export async function daemonFor(rt: ServiceRuntime): Promise<PrivateDockerDaemon
   const d = rt.cfg.defaults.text;
   const v = rt.cfg.defaults.values;
   const dataDir = d.docker_data_dir ?? path.join(rt.stateDir, "docker");
-  const bridgeCidr = d.docker_bridge_cidr ?? (await allocateBridgeCidr(rt.paths.var, rt.stateDir, rt.log));
+  const bridgeCidr = d.docker_bridge_cidr ?? (await allocateBridgeCidr(rt.paths.var, rt.stateDir, rt.log, rt.paths.run));
   return new PrivateDockerDaemon({
     svc: rt.name,
     stateDir: rt.stateDir,
