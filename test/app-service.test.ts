@@ -143,4 +143,24 @@ describe("a service of app resources", () => {
     assert.ok(Date.now() - t0 >= 1000);
     assert.equal((await slow).code, 0);
   });
+  test("a print status begun during an action and ending after it does not replace the action's final status", async () => {
+    const marker = r.file("race.up");
+    const slow = r.file("race.slow");
+    const seen = r.file("race.seen");
+    // the check looks at the marker first, then (while race.slow exists) says so and takes 1.5 s to answer
+    write("race", ["[app#1]", `start = touch ${marker}`, `stop = rm -f ${marker}`, `check = sh -c 'test -e ${marker}; r=$?; [ -e ${slow} ] && touch ${seen} && sleep 1.5; exit $r'`, ""]);
+    fs.writeFileSync(slow, "");
+    const printing = r.runAsync(["-s", "race", "print", "status", "--format", "json"]);
+    for (let i = 0; i < 500 && !fs.existsSync(seen); i++) await new Promise((res) => setTimeout(res, 10));
+    assert.ok(fs.existsSync(seen), "the print's check began");
+    fs.rmSync(slow);
+    assert.equal(r.run(["-s", "race", "start"]).code, 0);
+    const cache = (): { avail: string } => JSON.parse(r.read("var/race/status.json")) as { avail: string };
+    assert.equal(cache().avail, "up", "the start's final status");
+    const printed = await printing;
+    assert.equal((JSON.parse(printed.stdout) as { avail: string }).avail, "down", "the print itself shows what it saw");
+    assert.equal(cache().avail, "up", "the older evaluation did not overwrite the cache");
+    assert.match(r.run([], { as: "svcmon" }).stdout, /^race .* up +up +False$/m);
+    assert.equal(r.run(["-s", "race", "stop"]).code, 0);
+  });
 });

@@ -1,5 +1,6 @@
 // A service at action or status time: its config, its drivers, its private
 // docker daemon (one per service, created on first use) and its status cache.
+import fs from "node:fs";
 import pLimit from "p-limit";
 import type { ServiceConfig } from "../config/service-config.js";
 import type { ResourceDriver, ResourceState } from "../drivers/driver.js";
@@ -54,16 +55,16 @@ export class ServiceRuntime {
    * container handled by docker daemon. shut it down"). With onlyIfStartedHere,
    * a daemon someone else started (e.g. for `docker pull`) is left alone.
    */
-  async stopIdleDaemon(onlyIfStartedHere = false): Promise<void> {
+  async stopIdleDaemon(onlyIfStartedHere = false, log?: Logger): Promise<void> {
     if (!this.daemonP || (onlyIfStartedHere && !this.daemonStartedHere)) return;
     const daemon = await this.daemonP;
     if (!(await daemon.isRunning())) {
       // a daemon left half-stopped or half-started by a killed action, or the litter of a dead one
-      if (daemon.leftBehind()) await daemon.stop();
+      if (daemon.leftBehind()) await daemon.stop(undefined, log);
       return;
     }
     const running = await daemon.client().listContainers();
-    if (running.length === 0) await daemon.stop();
+    if (running.length === 0) await daemon.stop(undefined, log);
   }
 
   /** Expand references only known at action time, such as {disk#1.exposed_dev}. */
@@ -81,6 +82,7 @@ export class ServiceRuntime {
 
   /** Evaluate every resource (in parallel), summarize, write the status cache. */
   async evaluate(): Promise<ServiceStatus> {
+    const startedAt = Date.now();
     const drivers = await this.drivers();
     const limit = pLimit(16);
     const resources = await Promise.all(
@@ -119,7 +121,7 @@ export class ServiceRuntime {
       frozen: isFrozen(this.paths, this.name),
       resources,
     });
-    writeStatusCache(this.paths, status);
+    writeStatusCache(this.paths, status, startedAt);
     return status;
   }
 
@@ -128,8 +130,21 @@ export class ServiceRuntime {
   }
 }
 
-export function writeStatusCache(paths: Paths, status: ServiceStatus): void {
+/**
+ * Write the status cache, unless it already holds the result of an evaluation
+ * that began after this one (a `print status` begun during an action and
+ * ending after it must not replace the action's final status). `startedAt`:
+ * when this evaluation began (epoch ms). Returns whether it was written.
+ */
+export function writeStatusCache(paths: Paths, status: ServiceStatus, startedAt = Date.now()): boolean {
   const file = statusCacheFile(paths, status.name);
   ensureStateDir(paths, status.name);
-  writeFileAtomic(file, JSON.stringify(status), 0o640);
+  try {
+    const prev = (JSON.parse(fs.readFileSync(file, "utf8")) as { evaluationStart?: unknown }).evaluationStart;
+    if (typeof prev === "number" && prev > startedAt) return false;
+  } catch {
+    // none yet, or unreadable: replace it
+  }
+  writeFileAtomic(file, JSON.stringify({ ...status, evaluationStart: startedAt }), 0o640);
+  return true;
 }

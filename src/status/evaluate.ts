@@ -33,7 +33,8 @@ export function readStatusCache(paths: Paths, name: string): { status: ServiceSt
   const file = statusCacheFile(paths, name);
   try {
     const st = fs.statSync(file);
-    const status = JSON.parse(fs.readFileSync(file, "utf8")) as ServiceStatus;
+    const status = JSON.parse(fs.readFileSync(file, "utf8")) as ServiceStatus & { evaluationStart?: number };
+    delete status.evaluationStart; // the cache's own bookkeeping, not part of the status
     const cfgMtime = fs.statSync(configFile(paths, name)).mtimeMs;
     const fresh = st.mtimeMs >= cfgMtime && Date.now() - st.mtimeMs < CACHE_TTL_MS;
     status.frozen = isFrozen(paths, name);
