@@ -103,7 +103,7 @@ describe("first tutorial: six segregated docker environments", { skip }, () => {
 
   test("a second start uses docker start, not run, after starting the daemon", () => {
     const out = ok(r.run(["start"], { as: "app1.prd" }), "start");
-    assert.match(out, /APP1\.PRD starting docker daemon\n/);
+    assert.match(out, /APP1\.PRD\.CONTAINER#1 starting docker daemon\n/, "under the rid of the container that needed it, as in the tutorial");
     assert.match(out, /APP1\.PRD\.CONTAINER#1 docker -H unix:\/\/\S+ start [0-9a-f]{12}\n/);
     assert.doesNotMatch(out, / run -d /);
     assert.equal(ok(r.run(["docker", "ps", "--format", "{{.Names}}"], { as: "app1.prd" }), "docker ps"), "app1.prd.container.1\n");

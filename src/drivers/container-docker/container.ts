@@ -133,7 +133,7 @@ export class DockerContainer implements ResourceDriver {
     const daemon = await this.daemon();
     if (!(await daemon.isRunning())) {
       await checkDataDirFilesystem(this.rt, daemon.dataDir);
-      await daemon.start();
+      await daemon.start(this.log);
       this.rt.daemonStartedHere = true;
     }
     return { daemon, docker: daemon.client() };
@@ -292,7 +292,7 @@ export class DockerContainer implements ResourceDriver {
     const daemon = await this.daemon();
     if (!(await daemon.isRunning())) {
       this.log.info("docker daemon is not running: container already down");
-      await this.rt.stopIdleDaemon();
+      await this.rt.stopIdleDaemon(false, this.log);
       return false;
     }
     const docker = daemon.client();
@@ -323,7 +323,7 @@ export class DockerContainer implements ResourceDriver {
       await docker.getContainer(info.Id).remove();
       changed = true;
     }
-    await this.rt.stopIdleDaemon();
+    await this.rt.stopIdleDaemon(false, this.log);
     return changed;
   }
 }

@@ -230,7 +230,8 @@ export class PrivateDockerDaemon {
   readonly bridge: string;
   readonly logFile: string;
   private readonly runDir: string;
-  private readonly log: Logger;
+  /** the service's logger; during a start or stop, the one of the resource that asked for it */
+  private log: Logger;
   private readonly socketGroupOpt: string | undefined;
   private readonly socketMode: number;
   private readonly startTimeoutMs: number;
@@ -384,14 +385,29 @@ export class PrivateDockerDaemon {
     return next;
   }
 
-  /** Start the daemon unless it already answers; resolves once /_ping answers. */
-  start(): Promise<void> {
-    return this.serialize(() => this.doStart());
+  /**
+   * Start the daemon unless it already answers; resolves once /_ping answers.
+   * `log`: the logger of the resource that needs it, so its lines read
+   * `APP1.DEV.CONTAINER#1 starting docker daemon` as in the tutorials.
+   */
+  start(log?: Logger): Promise<void> {
+    return this.serialize(() => this.loggingTo(log, () => this.doStart()));
   }
 
   /** TERM, then KILL after timeoutMs; then remove the bridge, the stale socket and pid file. */
-  stop(timeoutMs = 15_000): Promise<void> {
-    return this.serialize(() => this.doStop(timeoutMs));
+  stop(timeoutMs = 15_000, log?: Logger): Promise<void> {
+    return this.serialize(() => this.loggingTo(log, () => this.doStop(timeoutMs)));
+  }
+
+  /** Run fn (serialized: one start or stop at a time) with its lines going to `log`. */
+  private async loggingTo<T>(log: Logger | undefined, fn: () => Promise<T>): Promise<T> {
+    const saved = this.log;
+    if (log) this.log = log;
+    try {
+      return await fn();
+    } finally {
+      this.log = saved;
+    }
   }
 
   private checkPathLengths(): void {
