@@ -5,7 +5,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { CliRoot, dedent } from "./support/cli.js";
-import { cleanupEverything, isRoot, leftovers } from "./support/docker-fixture.js";
+import { cleanupEverything, importImage, isRoot, leftovers, RUN_DIR, testLogger } from "./support/docker-fixture.js";
+import { nextBridgeCidr } from "./support/reliability.js";
+import { PrivateDockerDaemon } from "../src/drivers/container-docker/daemon.js";
 import { startImageRegistry, type ImageRegistry } from "./support/registry-images.js";
 import { findExecutable, readPidFile } from "../src/drivers/container-docker/host.js";
 
@@ -311,6 +313,68 @@ describe("complex orchestration: subsets, parallel start, rollback", { skip }, (
     ok(r.run(["-s", svc, "stop"]), "stop");
     const { stdout } = await execa("pgrep", ["-f", r.root], { reject: false });
     assert.equal(stdout.trim(), "", "no process of the service is left");
+  });
+});
+
+describe("docker_daemon_private = false: containers on the host's daemon", { skip }, () => {
+  const r = new CliRoot("svt-");
+  // "the host's daemon": a dockerd started here on its own socket, reached through DOCKER_HOST
+  let host: PrivateDockerDaemon;
+  let env: NodeJS.ProcessEnv;
+  const svc = "shared.dev";
+  before(async () => {
+    host = new PrivateDockerDaemon({ svc: "host", stateDir: r.file("var/hostdocker"), dataDir: r.file("hostdata"), extraArgs: [], runDir: RUN_DIR, bridgeCidr: nextBridgeCidr(), log: testLogger().log });
+    await host.start();
+    await importImage(host.socketPath, "busybox:host");
+    env = { DOCKER_HOST: `unix://${host.socketPath}` };
+    fs.mkdirSync(r.file("etc"), { recursive: true });
+    fs.writeFileSync(
+      r.file(`etc/${svc}.conf`),
+      ["[DEFAULT]", "docker_daemon_private = false", "", "[container#1]", "type = docker", "run_image = busybox:host", "run_command = sleep 600", "run_args = --init", ""].join("\n"),
+    );
+  });
+  after(async () => {
+    await host?.stop().catch(() => undefined);
+    await withRoot(r);
+    r.cleanup();
+  });
+
+  test("start runs the container on that daemon, starting and configuring no daemon of its own", () => {
+    const out = ok(r.run(["-s", svc, "start"], { env }), "start");
+    assert.match(out, new RegExp(`SHARED\\.DEV\\.CONTAINER#1 docker -H unix://${host.socketPath} run -d --name=shared\\.dev\\.container\\.1 `));
+    assert.doesNotMatch(out, /starting docker daemon|dockerd|ip link/);
+    assert.ok(!fs.existsSync(r.file(`var/${svc}/docker.pid`)), "no private daemon");
+    assert.ok(!fs.existsSync(r.file(`var/${svc}/bridge.cidr`)), "no bridge subnet of its own");
+    assert.match(r.run(["-s", svc, "print", "status"], { env }).stdout, /container#1    \.\.\.\. up       [0-9a-f]{12}@busybox:host/);
+    assert.equal(ok(r.run(["-s", svc, "docker", "ps", "--format", "{{.Names}}"], { env }), "docker ps"), "shared.dev.container.1\n");
+  });
+
+  test("stop stops the container and leaves the host's daemon running", async () => {
+    const out = ok(r.run(["-s", svc, "stop"], { env }), "stop");
+    assert.match(out, /CONTAINER#1 docker -H \S+ stop [0-9a-f]{12}\n/);
+    assert.doesNotMatch(out, /shut it down/);
+    assert.ok(await host.isRunning(), "the host's daemon still answers");
+  });
+
+  test("with the host's daemon down: status says so, start fails naming the socket and starts nothing", async () => {
+    await host.stop();
+    assert.match(r.run(["-s", svc, "print", "status"], { env }).stdout, /container#1    \.\.\.\. down .*\n.*# docker daemon is not running/);
+    const res = r.run(["-s", svc, "start"], { env });
+    assert.equal(res.code, 1);
+    assert.match(res.stdout + res.stderr, new RegExp(`the host's docker daemon does not answer on ${host.socketPath} \\(docker_daemon_private = false: svcmgr does not start it\\)`));
+    assert.equal(await host.isRunning(), false, "svcmgr did not start it");
+  });
+
+  test("keywords of a private daemon next to docker_daemon_private = false are a config error", () => {
+    const conf = r.read(`etc/${svc}.conf`);
+    const set = r.run(["-s", svc, "set", "--kw", "docker_bridge_cidr=172.30.250.0/24"]);
+    assert.equal(set.code, 2, set.stdout + set.stderr);
+    assert.match(set.stderr, /\[DEFAULT\] docker_bridge_cidr: configures the private daemon, but docker_daemon_private = false/);
+    assert.equal(r.read(`etc/${svc}.conf`), conf, "the file is unchanged");
+    fs.writeFileSync(r.file(`etc/${svc}.conf`), conf.replace("docker_daemon_private = false\n", `docker_daemon_private = false\ndocker_data_dir = ${r.root}/d\n`));
+    const res = r.run(["-s", svc, "validate", "config"]);
+    assert.equal(res.code, 2);
+    assert.match(res.stdout + res.stderr, /shared\.dev\.conf:3: \[DEFAULT\] docker_data_dir: configures the private daemon, but docker_daemon_private = false \(line 2\): remove one of them/);
   });
 });
 

@@ -314,6 +314,15 @@ export function parseServiceConfig(name: string, file: string, content: string, 
       problem(s.line, s.section, undefined, `no ${s.group} resource has subset = ${s.name}`);
     }
   }
+  const defaultRaw = raws.find((r) => r.kind.kind === "default");
+  const privateEntry = defaultRaw?.entries.get("docker_daemon_private");
+  if (defaultRaw && privateEntry && defaults.values.docker_daemon_private === false) {
+    // these configure the private daemon, which a service on the host's daemon does not have
+    for (const key of ["docker_data_dir", "docker_daemon_args", "docker_socket_group", "docker_socket_mode", "docker_bridge_cidr"]) {
+      const e = defaultRaw.entries.get(key);
+      if (e && e.value.trim() !== "") problem(e.line, "DEFAULT", key, `configures the private daemon, but docker_daemon_private = false (line ${privateEntry.line}): remove one of them`);
+    }
+  }
   problems.sort((a, b) => a.line - b.line);
   return { name, file, doc, defaults, resources, subsets, problems };
 }

@@ -15,9 +15,9 @@ export const defaultKeywords: KeywordDef[] = [
   { name: "docker_data_dir", aliases: ["container_data_dir"], schema: kw.absPath(), text: "data root of the service's private docker daemon (default: <state dir>/docker)" },
   {
     name: "docker_daemon_private",
-    schema: kw.bool().refine((v) => v, "svcmgr runs every service's containers on a private daemon; false is not supported"),
+    schema: kw.bool(),
     default: "true",
-    text: "containers run on the service's own dockerd (only true is supported; without docker_data_dir its data root is <state dir>/docker)",
+    text: "containers run on the service's own dockerd (without docker_data_dir its data root is <state dir>/docker); false: on the host's dockerd (DOCKER_HOST if it names a unix socket, else /var/run/docker.sock), which svcmgr never starts nor stops, shared with everyone who can reach that socket",
   },
   { name: "docker_daemon_args", schema: kw.string(), default: "", text: "extra dockerd arguments, e.g. --ip 37.59.71.25" },
   { name: "docker_socket_group", schema: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/i, "not a unix group name"), text: "group owning the private docker socket (default: docker if it exists, else root)" },

@@ -10,12 +10,12 @@ import type { Logger } from "../util/log.js";
 import { stateDir, statusCacheFile, type Paths } from "../util/paths.js";
 import { ensureStateDir, isFrozen } from "./repository.js";
 import { summarize, type ResourceStatus, type ServiceStatus } from "../status/status.js";
-import type { PrivateDockerDaemon } from "../drivers/container-docker/daemon.js";
+import type { ServiceDaemon } from "../drivers/container-docker/service-daemon.js";
 import { writeFileAtomic } from "../util/atomic.js";
 
 export class ServiceRuntime {
   private driversP: Promise<Map<string, ResourceDriver>> | undefined;
-  private daemonP: Promise<PrivateDockerDaemon> | undefined;
+  private daemonP: Promise<ServiceDaemon> | undefined;
   /** set when this action started the private daemon, so that a failed start can stop it again */
   daemonStartedHere = false;
 
@@ -42,7 +42,7 @@ export class ServiceRuntime {
   }
 
   /** The service's private docker daemon (not started: call start() or ensureRunning()). */
-  dockerDaemon(): Promise<PrivateDockerDaemon> {
+  dockerDaemon(): Promise<ServiceDaemon> {
     this.daemonP ??= (async () => {
       const { daemonFor } = await import("../drivers/container-docker/service-daemon.js");
       return daemonFor(this);
@@ -58,6 +58,7 @@ export class ServiceRuntime {
   async stopIdleDaemon(onlyIfStartedHere = false, log?: Logger): Promise<void> {
     if (!this.daemonP || (onlyIfStartedHere && !this.daemonStartedHere)) return;
     const daemon = await this.daemonP;
+    if (daemon.shared) return; // the host's: never stopped by svcmgr
     if (!(await daemon.isRunning())) {
       // a daemon left half-stopped or half-started by a killed action, or the litter of a dead one
       if (daemon.leftBehind()) await daemon.stop(undefined, log);

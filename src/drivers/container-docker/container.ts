@@ -11,7 +11,7 @@ import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { ResourceConfig } from "../../config/service-config.js";
 import type { ServiceRuntime } from "../../service/runtime.js";
 import type { ResourceDriver, ResourceState } from "../driver.js";
-import type { PrivateDockerDaemon } from "./daemon.js";
+import type { ServiceDaemon } from "./service-daemon.js";
 import { parseRunArgs } from "./run-args.js";
 import { checkDataDirFilesystem } from "./service-daemon.js";
 import { pidAlive } from "./host.js";
@@ -78,7 +78,7 @@ export class DockerContainer implements ResourceDriver {
     return Math.ceil((this.cfg.values.stop_timeout as number) / 1000);
   }
 
-  private async daemon(): Promise<PrivateDockerDaemon> {
+  private async daemon(): Promise<ServiceDaemon> {
     return this.rt.dockerDaemon();
   }
 
@@ -124,15 +124,15 @@ export class DockerContainer implements ResourceDriver {
     return { status: log.some((l) => l.level === "warn") ? "warn" : "up", label, log };
   }
 
-  private cli(daemon: PrivateDockerDaemon, ...args: string[]): string {
+  private cli(daemon: ServiceDaemon, ...args: string[]): string {
     return formatCommand([...daemon.cliArgs(), ...args]);
   }
 
   /** The daemon, started if needed (refused while the data dir's filesystem is down). */
-  private async runningDaemon(): Promise<{ daemon: PrivateDockerDaemon; docker: Docker }> {
+  private async runningDaemon(): Promise<{ daemon: ServiceDaemon; docker: Docker }> {
     const daemon = await this.daemon();
     if (!(await daemon.isRunning())) {
-      await checkDataDirFilesystem(this.rt, daemon.dataDir);
+      if (!daemon.shared) await checkDataDirFilesystem(this.rt, daemon.dataDir);
       await daemon.start(this.log);
       this.rt.daemonStartedHere = true;
     }
@@ -140,7 +140,7 @@ export class DockerContainer implements ResourceDriver {
   }
 
   /** An error that comes from the daemon going away under us is reported as that, not as a socket error. */
-  private async explain(daemon: PrivateDockerDaemon, e: unknown): Promise<unknown> {
+  private async explain(daemon: ServiceDaemon, e: unknown): Promise<unknown> {
     if (await daemon.isRunning()) return e;
     return new ActionError(`the docker daemon is no longer running (${errorMessage(e)})`, this.cfg.rid, e);
   }
@@ -154,7 +154,7 @@ export class DockerContainer implements ResourceDriver {
     }
   }
 
-  private async startOn(daemon: PrivateDockerDaemon, docker: Docker): Promise<boolean> {
+  private async startOn(daemon: ServiceDaemon, docker: Docker): Promise<boolean> {
     let info = await this.inspect(docker);
     if (info?.State.Running) {
       const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
@@ -183,7 +183,7 @@ export class DockerContainer implements ResourceDriver {
     return true;
   }
 
-  private async create(daemon: PrivateDockerDaemon, docker: Docker): Promise<string> {
+  private async create(daemon: ServiceDaemon, docker: Docker): Promise<string> {
     const { options, errors } = parseRunArgs(this.argWords);
     if (errors.length) throw new ActionError(`run_args: ${errors.join("; ")}`, this.cfg.rid);
     const labels = { [LABEL_SERVICE]: this.rt.name, [LABEL_RID]: this.cfg.rid, [LABEL_HASH]: this.configHash };

@@ -221,6 +221,8 @@ export async function forceCleanup(log: Logger, dataDir: string, execRoot: strin
 const inflight = new Map<string, Promise<unknown>>();
 
 export class PrivateDockerDaemon {
+  /** the service's own: started and stopped with its containers */
+  readonly shared = false;
   readonly svc: string;
   readonly stateDir: string;
   readonly dataDir: string;

@@ -11,7 +11,7 @@ export async function dockerPassthrough(paths: Paths, name: string, args: string
   const rt = new ServiceRuntime(paths, loadValidService(paths, name), log);
   const daemon = await rt.dockerDaemon();
   if (!(await daemon.isRunning())) {
-    await checkDataDirFilesystem(rt, daemon.dataDir);
+    if (!daemon.shared) await checkDataDirFilesystem(rt, daemon.dataDir);
     await daemon.start();
   }
   const env = { ...process.env };
