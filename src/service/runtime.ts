@@ -1,6 +1,6 @@
 // A service at action or status time: its config, its drivers, its private
 // docker daemon (one per service, created on first use) and its status cache.
-import fs from "node:fs";
+import fsp from "node:fs/promises";
 import pLimit from "p-limit";
 import type { ServiceConfig } from "../config/service-config.js";
 import type { ResourceDriver, ResourceState } from "../drivers/driver.js";
@@ -122,7 +122,7 @@ export class ServiceRuntime {
       frozen: isFrozen(this.paths, this.name),
       resources,
     });
-    writeStatusCache(this.paths, status, startedAt);
+    await writeStatusCache(this.paths, status, startedAt);
     return status;
   }
 
@@ -137,15 +137,15 @@ export class ServiceRuntime {
  * ending after it must not replace the action's final status). `startedAt`:
  * when this evaluation began (epoch ms). Returns whether it was written.
  */
-export function writeStatusCache(paths: Paths, status: ServiceStatus, startedAt = Date.now()): boolean {
+export async function writeStatusCache(paths: Paths, status: ServiceStatus, startedAt = Date.now()): Promise<boolean> {
   const file = statusCacheFile(paths, status.name);
   ensureStateDir(paths, status.name);
   try {
-    const prev = (JSON.parse(fs.readFileSync(file, "utf8")) as { evaluationStart?: unknown }).evaluationStart;
+    const prev = (JSON.parse(await fsp.readFile(file, "utf8")) as { evaluationStart?: unknown }).evaluationStart;
     if (typeof prev === "number" && prev > startedAt) return false;
   } catch {
     // none yet, or unreadable: replace it
   }
-  writeFileAtomic(file, JSON.stringify({ ...status, evaluationStart: startedAt }), 0o640);
+  await writeFileAtomic(file, JSON.stringify({ ...status, evaluationStart: startedAt }), 0o640);
   return true;
 }

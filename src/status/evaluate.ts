@@ -23,7 +23,7 @@ export async function evaluateService(paths: Paths, name: string, log: Logger = 
       resources: [],
       log: cfg.problems.map((p) => ({ level: "error" as const, message: `invalid config: ${formatProblem(p)}` })),
     });
-    writeStatusCache(paths, status);
+    await writeStatusCache(paths, status);
     return status;
   }
   return new ServiceRuntime(paths, cfg, log).evaluate();

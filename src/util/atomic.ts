@@ -1,14 +1,19 @@
 import fs from "node:fs";
+import fsp from "node:fs/promises";
 import path from "node:path";
 
-/** Write a file so that readers see the old or the new content, never half of it. */
-export function writeFileAtomic(file: string, data: string, mode = 0o640): void {
+/**
+ * Write a file so that readers see the old or the new content, never half of
+ * it. Asynchronous, so that many services' writes overlap (svcmon --refresh).
+ */
+export async function writeFileAtomic(file: string, data: string, mode = 0o640): Promise<void> {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
   try {
-    fs.writeFileSync(tmp, data, { mode });
-    fs.renameSync(tmp, file);
-  } finally {
-    fs.rmSync(tmp, { force: true });
+    await fsp.writeFile(tmp, data, { mode });
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
   }
   removeStaleTemps(file);
 }
