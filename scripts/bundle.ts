@@ -54,7 +54,7 @@ try {
   fs.mkdirSync(path.join(root, "etc"));
   fs.writeFileSync(
     path.join(root, "etc", "cache.warmup.conf"),
-    ["[DEFAULT]", "docker_bridge_cidr = 10.254.254.0/24", "", "[container#1]", "type = docker", "run_image = busybox", "run_command = sleep 1", "", "[app#1]", "start = true", ""].join("\n"),
+    ["[DEFAULT]", `docker_data_dir = ${path.join(root, "docker")}`, "docker_bridge_cidr = 10.254.254.0/24", "", "[container#1]", "type = docker", "run_image = busybox", "run_command = sleep 1", "", "[app#1]", "start = true", ""].join("\n"),
   );
   const env = { ...process.env, SVCMGR_ROOT: root, SVCMGR_WRITE_CODE_CACHE: "1", NO_COLOR: "1" };
   const r = spawnSync(process.execPath, [path.join(repo, "bin", "svcmgr.js"), "-s", "cache.warmup", "print", "status"], { env, encoding: "utf8" });

@@ -356,6 +356,25 @@ describe("docker_daemon_private = false: containers on the host's daemon", { ski
     assert.ok(await host.isRunning(), "the host's daemon still answers");
   });
 
+  test("without docker_data_dir nor docker_daemon_private a service is on the host's daemon too (SPEC §4 default)", async () => {
+    const implicit = "implicit.dev";
+    fs.writeFileSync(r.file(`etc/${implicit}.conf`), ["[DEFAULT]", "service_type = DEV", "", "[container#1]", "type = docker", "run_image = busybox:host", "run_command = sleep 600", "run_args = --init", ""].join("\n"));
+    const out = ok(r.run(["-s", implicit, "start"], { env }), "start");
+    assert.match(out, new RegExp(`IMPLICIT\\.DEV\\.CONTAINER#1 docker -H unix://${host.socketPath} run -d --name=implicit\\.dev\\.container\\.1 `));
+    assert.doesNotMatch(out, /starting docker daemon/);
+    assert.ok(!fs.existsSync(r.file(`var/${implicit}/docker.pid`)), "no private daemon");
+    assert.match(ok(r.run(["-s", implicit, "docker", "ps", "--format", "{{.Names}}"], { env }), "docker ps"), /^implicit\.dev\.container\.1$/m);
+    // a private daemon's keyword without a private daemon: exit 2, file unchanged
+    const conf = r.read(`etc/${implicit}.conf`);
+    const set = r.run(["-s", implicit, "set", "--kw", "docker_socket_group=root"]);
+    assert.equal(set.code, 2, set.stdout + set.stderr);
+    assert.match(set.stderr, /\[DEFAULT\] docker_socket_group: configures the private daemon, but the service has none without docker_data_dir: set docker_data_dir or docker_daemon_private = true/);
+    assert.equal(r.read(`etc/${implicit}.conf`), conf, "the file is unchanged");
+    ok(r.run(["-s", implicit, "stop"], { env }), "stop");
+    assert.ok(await host.isRunning(), "the host's daemon still answers");
+    fs.rmSync(r.file(`etc/${implicit}.conf`));
+  });
+
   test("with the host's daemon down: status says so, start fails naming the socket and starts nothing", async () => {
     await host.stop();
     assert.match(r.run(["-s", svc, "print", "status"], { env }).stdout, /container#1    \.\.\.\. down .*\n.*# docker daemon is not running/);

@@ -17,7 +17,7 @@ function generate(root: string, n: number, image: string): void {
     const body =
       i % 2 === 0
         ? ["[DEFAULT]", "service_type = DEV", "", "[app#1]", "start = true", "stop = true", ""]
-        : ["[DEFAULT]", "service_type = TST", "", "[container#1]", "type = docker", `run_image = ${image}`, "run_command = sleep 3600", "run_args = --init", ""];
+        : ["[DEFAULT]", "service_type = TST", `docker_data_dir = ${path.join(root, "data", name)}`, "", "[container#1]", "type = docker", `run_image = ${image}`, "run_command = sleep 3600", "run_args = --init", ""];
     writeFile(path.join(root, "etc", `${name}.conf`), body.join("\n"));
   }
 }

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { parseServiceConfig } from "./service-config.js";
+import { parseServiceConfig, usesPrivateDaemon } from "./service-config.js";
 import { formatProblem } from "../util/errors.js";
 
 const ctx = { nodename: "node1", varDir: "/r/var/svc1", etcDir: "/r/etc" };
@@ -101,6 +101,37 @@ describe("validation: one error per kind, with file and line", () => {
 
   test("disk without a type", () => {
     assert.deepEqual(problems("[disk#1]\nfile = /a\n"), ["svc1.conf:1: [disk#1] type: missing type (one of loop, vg)"]);
+  });
+});
+
+describe("private daemon or the host's (SPEC §4: private when a data dir is set)", () => {
+  const values = (text: string) => parseServiceConfig("svc1", "/r/etc/svc1.conf", text, ctx).defaults.values;
+
+  test("docker_data_dir (or its alias) gives a private daemon; without it, or with docker_daemon_private = false, the host's", () => {
+    assert.equal(usesPrivateDaemon(values("[DEFAULT]\ndocker_data_dir = /srv/d\n")), true);
+    assert.equal(usesPrivateDaemon(values("[DEFAULT]\ncontainer_data_dir = /srv/d\n")), true);
+    assert.equal(usesPrivateDaemon(values("[DEFAULT]\nservice_type = DEV\n")), false);
+    assert.equal(usesPrivateDaemon(values("[DEFAULT]\ndocker_daemon_private = true\n")), true);
+    assert.equal(usesPrivateDaemon(values("[DEFAULT]\ndocker_daemon_private = false\n")), false);
+  });
+
+  test("keywords of the private daemon without one are errors naming their line", () => {
+    assert.deepEqual(problems("[DEFAULT]\nservice_type = DEV\ndocker_bridge_cidr = 172.30.9.0/24\ndocker_socket_group = team1\n"), [
+      "svc1.conf:3: [DEFAULT] docker_bridge_cidr: configures the private daemon, but the service has none without docker_data_dir: set docker_data_dir or docker_daemon_private = true",
+      "svc1.conf:4: [DEFAULT] docker_socket_group: configures the private daemon, but the service has none without docker_data_dir: set docker_data_dir or docker_daemon_private = true",
+    ]);
+    assert.deepEqual(problems("[DEFAULT]\ndocker_daemon_private = false\ndocker_daemon_args = --ip 10.0.0.1\n"), [
+      "svc1.conf:3: [DEFAULT] docker_daemon_args: configures the private daemon, but docker_daemon_private = false (line 2): remove one of them",
+    ]);
+    assert.deepEqual(problems("[DEFAULT]\ndocker_data_dir = /srv/d\ndocker_bridge_cidr = 172.30.9.0/24\ndocker_socket_mode = 0600\n"), []);
+    assert.deepEqual(problems("[DEFAULT]\ndocker_daemon_private = true\ndocker_bridge_cidr = 172.30.9.0/24\n"), []);
+  });
+
+  test("an invalid docker_data_dir is reported once, not also as a missing private daemon", () => {
+    assert.deepEqual(
+      problems("[DEFAULT]\ndocker_data_dir = relative/dir\ndocker_bridge_cidr = 172.30.9.0/24\n").map((p) => p.split(":").slice(0, 3).join(":")),
+      ["svc1.conf:2: [DEFAULT] docker_data_dir"],
+    );
   });
 });
 

@@ -70,6 +70,13 @@ export interface ConfigContext {
   etcDir: string;
 }
 
+/** SPEC §4: the service has a private daemon when docker_daemon_private says so, else when docker_data_dir is set. */
+export function usesPrivateDaemon(values: DefaultValues): boolean {
+  return values.docker_daemon_private ?? values.docker_data_dir !== undefined;
+}
+
+const PRIVATE_DAEMON_KEYWORDS = ["docker_data_dir", "docker_daemon_args", "docker_socket_group", "docker_socket_mode", "docker_bridge_cidr"] as const;
+
 const RID_RE = /^([a-z]+)#([A-Za-z0-9_-]+)$/;
 const SUBSET_RE = /^subset#([a-z]+)(?:\.([a-z0-9]+))?:([A-Za-z0-9_.-]+)$/;
 /** {name}, {nodename}, {container#1.run_image}, {DEFAULT.app}; a brace not followed by a letter is literal (e.g. {{.Status}}) */
@@ -315,12 +322,17 @@ export function parseServiceConfig(name: string, file: string, content: string, 
     }
   }
   const defaultRaw = raws.find((r) => r.kind.kind === "default");
-  const privateEntry = defaultRaw?.entries.get("docker_daemon_private");
-  if (defaultRaw && privateEntry && defaults.values.docker_daemon_private === false) {
+  const dataDirSet = (defaultRaw?.entries.get("docker_data_dir")?.value.trim() ?? "") !== "";
+  if (defaultRaw && !(defaults.values.docker_daemon_private ?? dataDirSet)) {
     // these configure the private daemon, which a service on the host's daemon does not have
-    for (const key of ["docker_data_dir", "docker_daemon_args", "docker_socket_group", "docker_socket_mode", "docker_bridge_cidr"]) {
+    const privateEntry = defaultRaw.entries.get("docker_daemon_private");
+    const why = privateEntry
+      ? `docker_daemon_private = false (line ${privateEntry.line}): remove one of them`
+      : "the service has none without docker_data_dir: set docker_data_dir or docker_daemon_private = true";
+    for (const key of PRIVATE_DAEMON_KEYWORDS) {
       const e = defaultRaw.entries.get(key);
-      if (e && e.value.trim() !== "") problem(e.line, "DEFAULT", key, `configures the private daemon, but docker_daemon_private = false (line ${privateEntry.line}): remove one of them`);
+      // one problem per line: a bad value is reported as such
+      if (e && e.value.trim() !== "" && !problems.some((p) => p.line === e.line)) problem(e.line, "DEFAULT", key, `configures the private daemon, but ${why}`);
     }
   }
   problems.sort((a, b) => a.line - b.line);

@@ -49,7 +49,7 @@ describe("team isolation with real users and groups", { skip }, () => {
     // the test root stands for /var/lib and /etc: traversable by everyone, as those are
     fs.chmodSync(r.root, 0o711);
     for (const t of teams) {
-      for (const s of t.services) ok(r.run(["create", "-s", s, "--env", s.endsWith("dev") ? "DEV" : "PRD", "--kw", `docker_bridge_cidr=${nextBridgeCidr()}`]), `create ${s}`);
+      for (const s of t.services) ok(r.run(["create", "-s", s, "--env", s.endsWith("dev") ? "DEV" : "PRD", "--kw", `docker_data_dir=${r.root}/data/${s}`, "--kw", `docker_bridge_cidr=${nextBridgeCidr()}`]), `create ${s}`);
       ok(
         r.run([
           "-s",

@@ -1,6 +1,7 @@
-// docker_daemon_private = false: the service's containers on the host's own
-// dockerd, which svcmgr never starts, stops nor configures. Its socket is
-// DOCKER_HOST when that names a unix socket, else /var/run/docker.sock.
+// docker_daemon_private = false, or no docker_data_dir (SPEC §4): the service's
+// containers on the host's own dockerd, which svcmgr never starts, stops nor
+// configures. Its socket is DOCKER_HOST when that names a unix socket, else
+// /var/run/docker.sock.
 import type Docker from "dockerode";
 import { ActionError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
@@ -24,7 +25,11 @@ export class HostDockerDaemon {
   private apiVersion: string | undefined;
   private docker: Docker | undefined;
 
-  constructor(env: NodeJS.ProcessEnv = process.env) {
+  /** `why`: why the service is on the host's daemon, for the messages */
+  constructor(
+    env: NodeJS.ProcessEnv = process.env,
+    private readonly why = "docker_daemon_private = false",
+  ) {
     this.socketPath = hostDockerSocket(env);
   }
 
@@ -51,7 +56,7 @@ export class HostDockerDaemon {
   /** svcmgr does not start the host's daemon: it must already answer. */
   async start(_log?: Logger): Promise<void> {
     if (!(await this.isRunning())) {
-      throw new ActionError(`the host's docker daemon does not answer on ${this.socketPath} (docker_daemon_private = false: svcmgr does not start it)`);
+      throw new ActionError(`the host's docker daemon does not answer on ${this.socketPath} (${this.why}: svcmgr does not start it)`);
     }
   }
 

@@ -2,17 +2,20 @@
 import path from "node:path";
 import { ActionError } from "../../util/errors.js";
 import { splitWords } from "../../util/shell-words.js";
+import { usesPrivateDaemon } from "../../config/service-config.js";
 import type { ServiceRuntime } from "../../service/runtime.js";
 import { PrivateDockerDaemon, allocateBridgeCidr } from "./daemon.js";
 import { HostDockerDaemon } from "./host-daemon.js";
 
-/** The daemon a service's containers run on: its own, or with docker_daemon_private = false the host's. */
+/** The daemon a service's containers run on: its own, or the host's (docker_daemon_private = false, or no docker_data_dir). */
 export type ServiceDaemon = PrivateDockerDaemon | HostDockerDaemon;
 
 export async function daemonFor(rt: ServiceRuntime): Promise<ServiceDaemon> {
   const d = rt.cfg.defaults.text;
   const v = rt.cfg.defaults.values;
-  if (v.docker_daemon_private === false) return new HostDockerDaemon();
+  if (!usesPrivateDaemon(v)) {
+    return new HostDockerDaemon(process.env, v.docker_daemon_private === false ? "docker_daemon_private = false" : "no docker_data_dir, so no private daemon");
+  }
   const dataDir = d.docker_data_dir ?? path.join(rt.stateDir, "docker");
   const bridgeCidr = d.docker_bridge_cidr ?? (await allocateBridgeCidr(rt.paths.var, rt.stateDir, rt.log, rt.paths.run));
   return new PrivateDockerDaemon({
