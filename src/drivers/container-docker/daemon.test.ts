@@ -362,7 +362,7 @@ void describe("private dockerd", () => {
       assert.equal((await d.client().listImages()).length, 1);
 
       await d.stop();
-      assert.ok(!isSelfBindMount(d.dataDir), "stop() unmounts the data root dockerd no longer unmounts itself");
+      assert.ok(!isSelfBindMount(d.dataDir), `stop() unmounts the data root dockerd no longer unmounts itself; its log:\n${l.records.map((r) => r.msg).join("\n")}`);
       await assertNothingLeft(root);
     } finally {
       await cleanupEverything(root);

@@ -622,10 +622,19 @@ export class PrivateDockerDaemon {
     this.apiVersion = undefined;
     this.docker = undefined;
     if (!opts.clean) await forceCleanup(this.log, this.dataDir, this.execRoot);
-    // dockerd unmounts its data-root self-bind on a clean exit only when that same run created it
-    for (let i = 0; i < 4 && isSelfBindMount(this.dataDir); i++) {
+    // dockerd unmounts its data-root self-bind on a clean exit only when that
+    // same run created it. Stacked ones (one per killed run) come off one by
+    // one; a failing umount (a process of the dead daemon still letting go)
+    // is retried for a while, then the mount is detached lazily.
+    for (let i = 0, failures = 0; i < 16 && isSelfBindMount(this.dataDir); i++) {
       const r = await run(this.log, ["umount", this.dataDir], { check: false });
-      if (r.exitCode !== 0) break;
+      if (r.exitCode === 0) continue;
+      if (++failures < 8) {
+        await sleep(50);
+        continue;
+      }
+      await run(this.log, ["umount", "-l", this.dataDir], { check: false });
+      break;
     }
     if (opts.deleteBridge) {
       try {
