@@ -65,7 +65,11 @@ describe("first tutorial: six segregated docker environments", { skip }, () => {
         '- hb                     n/a
 `),
     );
+    assert.equal(ok(r.run(["--refresh"], { as: "svcmon" }), "svcmon --refresh").trim().split("\n").length, services.length + 3);
+    for (const s of services) assert.ok(!fs.existsSync(r.file(`var/${s}/bridge.cidr`)), `evaluating ${s}'s status picked no bridge subnet`);
     for (const s of services) ok(r.run(["-s", s, "docker", "pull", ref(s)]), `docker pull in ${s}`);
+    const cidr = fs.readFileSync(r.file("var/app1.dev/bridge.cidr"), "utf8").trim();
+    assert.equal(fs.readlinkSync(path.join(RUN_DIR, "subnets", cidr.replace("/", "-"))), path.resolve(r.file("var/app1.dev")), "its daemon's start picked one and claimed it host-wide");
     for (const s of services) {
       const listed = ok(r.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], { as: s }), "docker images").trim().split("\n");
       assert.deepEqual(listed, [ref(s)], `${s} sees only its own image`);

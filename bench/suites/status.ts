@@ -28,7 +28,7 @@ export async function benchStatus(e: OrchestrationEnv, cleanup: Cleanup, runs: n
   for (const n of SIZES) {
     const root = cleanup.root(makeTempRoot("svbmon-"));
     generate(root, n, e.image);
-    // the first evaluation also picks each container service's bridge subnet: not what is measured
+    // the first evaluation makes every cache entry: not what is measured
     await mustRun([NODE, SVCMON, "--refresh"], { env: svcmgrEnv(root) });
     roots.set(n, root);
   }

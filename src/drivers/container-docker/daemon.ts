@@ -84,8 +84,12 @@ export interface PrivateDockerDaemonOptions {
   socketGroup?: string;
   /** docker_socket_mode; default 0o660 */
   socketMode?: number;
-  /** the subnet of the service's bridge, e.g. 172.30.4.0/24 */
-  bridgeCidr: string;
+  /**
+   * the subnet of the service's bridge, e.g. 172.30.4.0/24, or how to pick
+   * one: called by the first start() only, so that evaluating the status of a
+   * service never started allocates nothing
+   */
+  bridgeCidr: string | (() => Promise<string>);
   /** docker_daemon_args, already split into words */
   extraArgs: string[];
   /** Paths.run: short directory holding the exec roots */
@@ -226,7 +230,7 @@ export class PrivateDockerDaemon {
   readonly svc: string;
   readonly stateDir: string;
   readonly dataDir: string;
-  readonly bridgeCidr: string;
+  private bridgeCidr: string | (() => Promise<string>);
   readonly extraArgs: readonly string[];
   readonly execRoot: string;
   readonly bridge: string;
@@ -440,7 +444,9 @@ export class PrivateDockerDaemon {
       return;
     }
     this.checkPathLengths();
-    gatewayOf(this.bridgeCidr); // validates the subnet before anything is changed
+    if (typeof this.bridgeCidr === "function") this.bridgeCidr = await this.bridgeCidr();
+    const bridgeCidr = this.bridgeCidr;
+    gatewayOf(bridgeCidr); // validates the subnet before anything is changed
 
     const other = this.livePid();
     if (other !== undefined) {
@@ -474,9 +480,9 @@ export class PrivateDockerDaemon {
     await this.openStateDirToSocketGroup(gid);
     fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o711 });
     fs.mkdirSync(path.dirname(this.execRoot), { recursive: true, mode: 0o755 });
-    const createdBridge = await ensureBridge(this.log, this.bridge, this.bridgeCidr);
-    writeBridgeCidr(this.stateDir, this.bridgeCidr);
-    claimBridgeCidr(this.runDir, this.stateDir, this.bridgeCidr);
+    const createdBridge = await ensureBridge(this.log, this.bridge, bridgeCidr);
+    writeBridgeCidr(this.stateDir, bridgeCidr);
+    claimBridgeCidr(this.runDir, this.stateDir, bridgeCidr);
 
     const argv = this.commandLine(dockerd);
     this.log.info("starting docker daemon");

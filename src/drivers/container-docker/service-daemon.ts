@@ -10,14 +10,15 @@ import { HostDockerDaemon } from "./host-daemon.js";
 /** The daemon a service's containers run on: its own, or the host's (docker_daemon_private = false, or no docker_data_dir). */
 export type ServiceDaemon = PrivateDockerDaemon | HostDockerDaemon;
 
-export async function daemonFor(rt: ServiceRuntime): Promise<ServiceDaemon> {
+export function daemonFor(rt: ServiceRuntime): ServiceDaemon {
   const d = rt.cfg.defaults.text;
   const v = rt.cfg.defaults.values;
   if (!usesPrivateDaemon(v)) {
     return new HostDockerDaemon(process.env, v.docker_daemon_private === false ? "docker_daemon_private = false" : "no docker_data_dir, so no private daemon");
   }
   const dataDir = d.docker_data_dir ?? path.join(rt.stateDir, "docker");
-  const bridgeCidr = d.docker_bridge_cidr ?? (await allocateBridgeCidr(rt.paths.var, rt.stateDir, rt.log, rt.paths.run));
+  // picked on the daemon's first start, not to evaluate a status
+  const bridgeCidr = d.docker_bridge_cidr ?? (() => allocateBridgeCidr(rt.paths.var, rt.stateDir, rt.log, rt.paths.run));
   return new PrivateDockerDaemon({
     svc: rt.name,
     stateDir: rt.stateDir,
