@@ -115,22 +115,19 @@ describe("private daemon or the host's (SPEC §4: private when a data dir is set
     assert.equal(usesPrivateDaemon(values("[DEFAULT]\ndocker_daemon_private = false\n")), false);
   });
 
-  test("keywords of the private daemon without one are errors naming their line", () => {
-    assert.deepEqual(problems("[DEFAULT]\nservice_type = DEV\ndocker_bridge_cidr = 172.30.9.0/24\ndocker_socket_group = team1\n"), [
-      "svc1.conf:3: [DEFAULT] docker_bridge_cidr: configures the private daemon, but the service has none without docker_data_dir: set docker_data_dir or docker_daemon_private = true",
-      "svc1.conf:4: [DEFAULT] docker_socket_group: configures the private daemon, but the service has none without docker_data_dir: set docker_data_dir or docker_daemon_private = true",
-    ]);
+  test("keywords of the private daemon: refused next to docker_daemon_private = false, accepted (and ignored at start) without a data dir", () => {
     assert.deepEqual(problems("[DEFAULT]\ndocker_daemon_private = false\ndocker_daemon_args = --ip 10.0.0.1\n"), [
       "svc1.conf:3: [DEFAULT] docker_daemon_args: configures the private daemon, but docker_daemon_private = false (line 2): remove one of them",
     ]);
+    assert.deepEqual(problems("[DEFAULT]\nservice_type = DEV\ndocker_bridge_cidr = 172.30.9.0/24\ndocker_socket_group = team1\n"), []);
     assert.deepEqual(problems("[DEFAULT]\ndocker_data_dir = /srv/d\ndocker_bridge_cidr = 172.30.9.0/24\ndocker_socket_mode = 0600\n"), []);
     assert.deepEqual(problems("[DEFAULT]\ndocker_daemon_private = true\ndocker_bridge_cidr = 172.30.9.0/24\n"), []);
   });
 
-  test("an invalid docker_data_dir is reported once, not also as a missing private daemon", () => {
+  test("a bad value next to docker_daemon_private = false is reported once, as a bad value", () => {
     assert.deepEqual(
-      problems("[DEFAULT]\ndocker_data_dir = relative/dir\ndocker_bridge_cidr = 172.30.9.0/24\n").map((p) => p.split(":").slice(0, 3).join(":")),
-      ["svc1.conf:2: [DEFAULT] docker_data_dir"],
+      problems("[DEFAULT]\ndocker_daemon_private = false\ndocker_socket_mode = 999\n").map((p) => p.split(":").slice(0, 3).join(":")),
+      ["svc1.conf:3: [DEFAULT] docker_socket_mode"],
     );
   });
 });

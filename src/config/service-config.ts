@@ -75,7 +75,7 @@ export function usesPrivateDaemon(values: DefaultValues): boolean {
   return values.docker_daemon_private ?? values.docker_data_dir !== undefined;
 }
 
-const PRIVATE_DAEMON_KEYWORDS = ["docker_data_dir", "docker_daemon_args", "docker_socket_group", "docker_socket_mode", "docker_bridge_cidr"] as const;
+export const PRIVATE_DAEMON_KEYWORDS = ["docker_data_dir", "docker_daemon_args", "docker_socket_group", "docker_socket_mode", "docker_bridge_cidr"] as const;
 
 const RID_RE = /^([a-z]+)#([A-Za-z0-9_-]+)$/;
 const SUBSET_RE = /^subset#([a-z]+)(?:\.([a-z0-9]+))?:([A-Za-z0-9_.-]+)$/;
@@ -322,17 +322,15 @@ export function parseServiceConfig(name: string, file: string, content: string, 
     }
   }
   const defaultRaw = raws.find((r) => r.kind.kind === "default");
-  const dataDirSet = (defaultRaw?.entries.get("docker_data_dir")?.value.trim() ?? "") !== "";
-  if (defaultRaw && !(defaults.values.docker_daemon_private ?? dataDirSet)) {
-    // these configure the private daemon, which a service on the host's daemon does not have
-    const privateEntry = defaultRaw.entries.get("docker_daemon_private");
-    const why = privateEntry
-      ? `docker_daemon_private = false (line ${privateEntry.line}): remove one of them`
-      : "the service has none without docker_data_dir: set docker_data_dir or docker_daemon_private = true";
+  const privateEntry = defaultRaw?.entries.get("docker_daemon_private");
+  if (defaultRaw && privateEntry && defaults.values.docker_daemon_private === false) {
+    // these configure the private daemon, which the service is told not to have
     for (const key of PRIVATE_DAEMON_KEYWORDS) {
       const e = defaultRaw.entries.get(key);
       // one problem per line: a bad value is reported as such
-      if (e && e.value.trim() !== "" && !problems.some((p) => p.line === e.line)) problem(e.line, "DEFAULT", key, `configures the private daemon, but ${why}`);
+      if (e && e.value.trim() !== "" && !problems.some((p) => p.line === e.line)) {
+        problem(e.line, "DEFAULT", key, `configures the private daemon, but docker_daemon_private = false (line ${privateEntry.line}): remove one of them`);
+      }
     }
   }
   problems.sort((a, b) => a.line - b.line);

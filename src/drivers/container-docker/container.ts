@@ -131,6 +131,7 @@ export class DockerContainer implements ResourceDriver {
   /** The daemon, started if needed (refused while the data dir's filesystem is down). */
   private async runningDaemon(): Promise<{ daemon: ServiceDaemon; docker: Docker }> {
     const daemon = await this.daemon();
+    if (daemon.shared) daemon.warnIgnored(this.log);
     if (!(await daemon.isRunning())) {
       if (!daemon.shared) await checkDataDirFilesystem(this.rt, daemon.dataDir);
       await daemon.start(this.log);

@@ -24,11 +24,17 @@ export class HostDockerDaemon {
   readonly socketPath: string;
   private apiVersion: string | undefined;
   private docker: Docker | undefined;
+  private warned = false;
 
-  /** `why`: why the service is on the host's daemon, for the messages */
+  /**
+   * `why`: why the service is on the host's daemon, for the messages;
+   * `ignored`: keywords of a private daemon set in the config, which the
+   * host's daemon does not take (said at each start)
+   */
   constructor(
     env: NodeJS.ProcessEnv = process.env,
     private readonly why = "docker_daemon_private = false",
+    private readonly ignored: readonly string[] = [],
   ) {
     this.socketPath = hostDockerSocket(env);
   }
@@ -54,6 +60,13 @@ export class HostDockerDaemon {
   }
 
   /** svcmgr does not start the host's daemon: it must already answer. */
+  /** Say once which keywords of the config this daemon does not take. */
+  warnIgnored(log: Logger): void {
+    if (this.ignored.length === 0 || this.warned) return;
+    this.warned = true;
+    log.warn(`${this.ignored.join(", ")} ignored: ${this.why}; the containers run on the host's docker daemon (${this.socketPath})`);
+  }
+
   async start(_log?: Logger): Promise<void> {
     if (!(await this.isRunning())) {
       throw new ActionError(`the host's docker daemon does not answer on ${this.socketPath} (${this.why}: svcmgr does not start it)`);

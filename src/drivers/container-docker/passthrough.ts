@@ -10,6 +10,7 @@ import { checkDataDirFilesystem } from "./service-daemon.js";
 export async function dockerPassthrough(paths: Paths, name: string, args: string[], log: Logger): Promise<number> {
   const rt = new ServiceRuntime(paths, loadValidService(paths, name), log);
   const daemon = await rt.dockerDaemon();
+  if (daemon.shared) daemon.warnIgnored(log);
   if (!(await daemon.isRunning())) {
     if (!daemon.shared) await checkDataDirFilesystem(rt, daemon.dataDir);
     await daemon.start();

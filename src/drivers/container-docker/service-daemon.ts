@@ -2,7 +2,7 @@
 import path from "node:path";
 import { ActionError } from "../../util/errors.js";
 import { splitWords } from "../../util/shell-words.js";
-import { usesPrivateDaemon } from "../../config/service-config.js";
+import { PRIVATE_DAEMON_KEYWORDS, usesPrivateDaemon } from "../../config/service-config.js";
 import type { ServiceRuntime } from "../../service/runtime.js";
 import { PrivateDockerDaemon, allocateBridgeCidr } from "./daemon.js";
 import { HostDockerDaemon } from "./host-daemon.js";
@@ -14,7 +14,10 @@ export function daemonFor(rt: ServiceRuntime): ServiceDaemon {
   const d = rt.cfg.defaults.text;
   const v = rt.cfg.defaults.values;
   if (!usesPrivateDaemon(v)) {
-    return new HostDockerDaemon(process.env, v.docker_daemon_private === false ? "docker_daemon_private = false" : "no docker_data_dir, so no private daemon");
+    if (v.docker_daemon_private === false) return new HostDockerDaemon(process.env, "docker_daemon_private = false");
+    // without docker_data_dir (SPEC §4): the private daemon's keywords have nothing to configure
+    const ignored = PRIVATE_DAEMON_KEYWORDS.filter((k) => (rt.cfg.doc.get("DEFAULT", k)?.value.trim() ?? "") !== "");
+    return new HostDockerDaemon(process.env, "no docker_data_dir, so no private daemon", ignored);
   }
   const dataDir = d.docker_data_dir ?? path.join(rt.stateDir, "docker");
   // picked on the daemon's first start, not to evaluate a status
