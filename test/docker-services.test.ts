@@ -209,6 +209,20 @@ describe("second tutorial: three containers, volumes, published ports, upgrade",
     const env = ok(r.run(["-s", svc, "docker", "exec", "app.opensvc.com.container.1", "sh", "-c", "echo $VERSION"]), "exec");
     assert.equal(env, "2\n");
     assert.match(r.run(["-s", svc, "print", "status"]).stdout, /^overall                   up$/m);
+  });
+
+  test("the tutorial's upgrade: stop --rid, change run_image: warn while stopped too; start --rid re-creates it", () => {
+    ok(r.run(["-s", svc, "stop", "--rid", "container#1"]), "stop --rid");
+    assert.match(r.run(["-s", svc, "print", "status"]).stdout, /container#1    \.\.\.\. down /);
+    ok(r.run(["-s", svc, "set", "--kw", `container#1.run_image=${images.image("busybox:latest")}`]), "set back to the first image");
+    const drift = r.run(["-s", svc, "print", "status"]).stdout;
+    assert.match(drift, /container#1    \.\.\.\. warn     [0-9a-f]{12}@\S+\n\|  \|  \|\s+# config changed: restart to apply/);
+    assert.match(drift, /^\|- avail                  warn$/m);
+    const out = ok(r.run(["-s", svc, "start", "--rid", "container#1"]), "start --rid");
+    assert.match(out, /CONTAINER#1 docker -H \S+ rm [0-9a-f]{12}/);
+    assert.match(out, /CONTAINER#1 docker -H \S+ run -d --name=app\.opensvc\.com\.container\.1 /);
+    assert.equal(ok(r.run(["-s", svc, "docker", "exec", "app.opensvc.com.container.1", "sh", "-c", "echo ${VERSION:-1}"]), "exec"), "1\n");
+    assert.match(r.run(["-s", svc, "print", "status"]).stdout, /^overall                   up$/m);
     ok(r.run(["-s", svc, "stop"]), "stop");
   });
 });

@@ -114,7 +114,8 @@ export class DockerContainer implements ResourceDriver {
     const log: ResourceState["log"] = [];
     const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
     if (!info.State.Running) {
-      if (drift) log.push({ level: "info", message: "config changed: the next start re-creates the container" });
+      // SPEC §6: a changed config shows warn, running or not (the next start re-creates the container)
+      if (drift) return { status: "warn", label, log: [{ level: "warn", message: "config changed: restart to apply" }] };
       return { status: "down", label, log };
     }
     if (drift) log.push({ level: "warn", message: "config changed: restart to apply" });
