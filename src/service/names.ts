@@ -7,7 +7,8 @@ import { configFile, type Paths } from "../util/paths.js";
 const NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
 
 export function checkServiceName(name: string): string {
-  if (!NAME_RE.test(name) || name.includes("..")) {
+  // SPEC §2's pattern and nothing more: it has no "/", so a name never leaves its directory
+  if (!NAME_RE.test(name)) {
     throw new UsageError(
       `invalid service name ${JSON.stringify(name)}: use 1 to 63 lowercase letters, digits, dots and dashes, starting and ending with a letter or digit (e.g. app1.dev)`,
     );

@@ -73,6 +73,13 @@ describe("planner on the tutorial's Complex Orchestration service", () => {
     const many: PlanResource[] = ["container#10", "container#2", "container#1"].map((rid) => ({ rid, group: "container", subset: undefined, tags: [], disabled: false }));
     many.push({ rid: "container#3", group: "container", subset: "b", tags: [], disabled: false }, { rid: "container#4", group: "container", subset: "a", tags: [], disabled: false });
     assert.deepEqual(shape(planAction(many, [], "start")), ["container container#1,container#2,container#10", "container:a container#4", "container:b container#3"]);
+    // subsets: plain string order (SPEC §6 "alphanumeric"), unlike rids: "10late" before "9early"
+    const subs: PlanResource[] = [
+      { rid: "container#1", group: "container", subset: "9early", tags: [], disabled: false },
+      { rid: "container#2", group: "container", subset: "10late", tags: [], disabled: false },
+    ];
+    assert.deepEqual(shape(planAction(subs, [], "start")), ["container:10late container#2", "container:9early container#1"]);
+    assert.deepEqual(shape(planAction(subs, [], "stop")), ["container:9early container#1", "container:10late container#2"]);
   });
 
   test("disabled resources are never planned", () => {

@@ -87,7 +87,8 @@ function stagesInStartOrder(resources: readonly PlanResource[], subsets: readonl
     const members = resources.filter((r) => r.group === group);
     const loose = members.filter((r) => r.subset === undefined).sort(byOrderThenRid).map((r) => r.rid);
     if (loose.length) stages.push({ group, subset: undefined, parallel: false, rids: loose });
-    const names = [...new Set(members.flatMap((r) => (r.subset === undefined ? [] : [r.subset])))].sort(compareRids);
+    // SPEC §6: subsets in alphanumeric order (plain string order: "10late" before "9early"), resources in natural order
+    const names = [...new Set(members.flatMap((r) => (r.subset === undefined ? [] : [r.subset])))].sort();
     for (const name of names) {
       const rids = members.filter((r) => r.subset === name).sort(byOrderThenRid).map((r) => r.rid);
       const parallel = subsets.some((s) => s.group === group && s.name === name && s.parallel);
