@@ -242,3 +242,104 @@ describe("get", () => {
     assert.match(unknown.stderr, /--kw container#1\.nope: unknown keyword/);
   });
 });
+
+describe("keyword aliases: set, unset and get find a keyword under any of its names", () => {
+  const r = new CliRoot();
+  after(() => r.cleanup());
+  const conf = () => r.read("etc/x.conf");
+
+  test("create --env writes service_type; set --kw env= edits that line in place", () => {
+    assert.equal(r.run(["create", "-s", "x", "--env", "DEV"]).code, 0);
+    const before = conf();
+    assert.match(before, /^service_type = DEV$/m);
+    const res = r.run(["-s", "x", "set", "--kw", "env=PRD"]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(conf(), before.replace("service_type = DEV", "service_type = PRD"));
+    assert.equal(r.run(["-s", "x", "get", "--kw", "env"]).stdout, "PRD\n");
+    assert.equal(r.run(["-s", "x", "set", "--param", "env", "--value", "INT"]).code, 0);
+    assert.equal(conf(), before.replace("service_type = DEV", "service_type = INT"));
+  });
+
+  test("a file written with the aliases: set and unset by the canonical names change only their own lines", () => {
+    const text = [
+      "# hand-written",
+      "[DEFAULT]",
+      "env = DEV",
+      "container_data_dir = /opt/x",
+      "",
+      "[container#1]",
+      "image = busybox   ; the image",
+      "command = /bin/sh",
+      "# end",
+      "",
+    ].join("\n");
+    fs.writeFileSync(r.file("etc/x.conf"), text);
+    const run = (...args: string[]) => r.run(["-s", "x", ...args]);
+    let res = run("set", "--kw", "container#1.run_image=nginx:1.25", "--kw", "DEFAULT.service_type=PRD");
+    assert.equal(res.code, 0, res.stderr);
+    let want = text.replace("image = busybox   ; the image", "image = nginx:1.25").replace("env = DEV", "env = PRD");
+    assert.equal(conf(), want);
+    assert.equal(run("get", "--kw", "container#1.run_image").stdout, "nginx:1.25\n");
+    assert.equal(run("get", "--kw", "DEFAULT.service_type").stdout, "PRD\n");
+    res = run("unset", "--kw", "container#1.run_command", "--kw", "docker_data_dir");
+    assert.equal(res.code, 0, res.stderr);
+    want = want.replace("command = /bin/sh\n", "").replace("container_data_dir = /opt/x\n", "");
+    assert.equal(conf(), want);
+    // run_image is mandatory: unsetting it (through its alias) is refused as a config problem, not as "not set"
+    res = run("unset", "--kw", "container#1.run_image");
+    assert.equal(res.code, 2);
+    assert.equal(res.stderr, "x.conf:5: [container#1] run_image: missing mandatory keyword\n");
+    assert.equal(conf(), want);
+    // what is under no name at all is still "not set"
+    res = run("unset", "--kw", "container#1.run_command");
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /container#1\.run_command is not set/);
+  });
+});
+
+describe("config problems are printed as validate config prints them, by every action (SPEC §5)", () => {
+  const r = new CliRoot();
+  after(() => r.cleanup());
+  const dup = "[DEFAULT]\napp = a\napp = b\n";
+  const line = "dup.conf:3: [DEFAULT] app: duplicate key (first on line 2)\n";
+
+  test("validate config: an INI-level problem has the [SECTION] KEY: form", () => {
+    assert.equal(r.run(["create", "-s", "dup"]).code, 0);
+    fs.writeFileSync(r.file("etc/dup.conf"), dup);
+    const res = r.run(["-s", "dup", "validate", "config"]);
+    assert.equal(res.code, 2);
+    assert.equal(res.stderr, line);
+  });
+
+  test("start and set: the same lines, no prefix, exit 2, nothing changed", () => {
+    const start = r.run(["-s", "dup", "start"]);
+    assert.equal(start.code, 2);
+    assert.equal(start.stderr, line);
+    const set = r.run(["-s", "dup", "set", "--kw", "DEFAULT.rollback=maybe"]);
+    assert.equal(set.code, 2);
+    assert.equal(set.stderr, 'dup.conf:4: [DEFAULT] rollback: not a boolean: "maybe" (use true or false)\n');
+    assert.equal(r.read("etc/dup.conf"), dup);
+  });
+
+  test("create: the same lines, no prefix, exit 2, nothing created", () => {
+    const res = r.run(["create", "-s", "bad", "--env", "PROD", "--kw", "container#1.run_imag=x"]);
+    assert.equal(res.code, 2);
+    assert.equal(
+      res.stderr,
+      [
+        'bad.conf:3: [DEFAULT] service_type: "PROD" is not one of PRD, PPRD, REC, INT, DEV, TST, TMP, DRP, FOR, PRA, PRJ, STG',
+        "bad.conf:7: [container#1] run_image: missing mandatory keyword",
+        "bad.conf:8: [container#1] run_imag: unknown keyword (did you mean run_image?)",
+        "",
+      ].join("\n"),
+    );
+    assert.ok(!fs.existsSync(r.file("etc/bad.conf")));
+  });
+
+  test("other errors keep their prefix", () => {
+    const res = r.run(["-s", "dup", "unset", "--kw", "DEFAULT.nodes"]);
+    assert.equal(res.code, 2);
+    assert.equal(res.stderr, "dup: DEFAULT.nodes is not set\n");
+    assert.equal(r.run(["create", "-s", "dup"]).stderr, `svcmgr: service dup already exists (${r.file("etc/dup.conf")})\n`);
+  });
+});

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
 import pLimit from "p-limit";
-import { SvcmgrError, UsageError, formatProblem } from "../util/errors.js";
+import { SvcmgrError, UsageError, errorText, formatProblem } from "../util/errors.js";
 import { configFile, logFile, stateDir, shortcutLink, type Paths } from "../util/paths.js";
 import type { Logger } from "../util/log.js";
 import { listServiceNames, resolveSelector } from "../service/names.js";
@@ -130,7 +130,7 @@ async function forEachService(input: ActionInput, names: string[], fn: (name: st
           return await fn(n);
         } catch (e) {
           if (!(e instanceof SvcmgrError)) throw e;
-          process.stderr.write(`${n}: ${e.message}\n`);
+          process.stderr.write(errorText(e, n));
           return e.exitCode;
         }
       }),
@@ -357,14 +357,14 @@ export const actionTable: ActionSpec[] = [
     summary: "remove keywords (--kw SECTION.KEY ..., or --param KEY)",
     configure: (cmd) => cmd.option("--kw <SECTION.KEY>", "keyword to remove (repeatable)", collect).option("--param <key>", "keyword of [DEFAULT] (legacy form)"),
     async run(input) {
-      const { applyKeywordEdits, parseKwPath } = await import("../config/edit.js");
+      const { applyKeywordEdits, keywordEntry, parseKwPath } = await import("../config/edit.js");
       const { readServiceConfig } = await import("../service/repository.js");
       const edits = [...(input.opts.kw ?? []), ...(input.opts.param ? [input.opts.param] : [])].map((s) => ({ ...parseKwPath(s), value: undefined }));
       if (!edits.length) throw new UsageError("unset needs --kw SECTION.KEY");
       const names = await selectServices(input, true);
       return forEachService(input, names, async (n) => {
         const cfg = readServiceConfig(input.paths, n);
-        for (const e of edits) if (!cfg.doc.get(e.section, e.key)) throw new UsageError(`${e.section}.${e.key} is not set`);
+        for (const e of edits) if (!keywordEntry(cfg.doc, e.section, e.key)) throw new UsageError(`${e.section}.${e.key} is not set`);
         await editConfig(input, n, (doc) => applyKeywordEdits(doc, edits));
         return 0;
       });

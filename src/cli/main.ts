@@ -3,7 +3,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { SvcmgrError, UsageError, errorMessage } from "../util/errors.js";
+import { SvcmgrError, UsageError, errorMessage, errorText } from "../util/errors.js";
 import { resolvePaths, type Paths } from "../util/paths.js";
 import { MULTI_WORD, normalizeArgv } from "./argv.js";
 import { suggest } from "../util/suggest.js";
@@ -103,7 +103,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2; // commander already printed the message (unknown option, action, missing value)
     }
     if (e instanceof SvcmgrError) {
-      process.stderr.write(`${program.name()}: ${e.message}\n`);
+      process.stderr.write(errorText(e, program.name()));
       return e.exitCode;
     }
     process.stderr.write(`${program.name()}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : errorMessage(e)}\n`);

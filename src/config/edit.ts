@@ -1,11 +1,13 @@
 // get / set / unset of keywords: edits touch only their own lines, and an edit
-// that would make the config invalid is refused with nothing written.
+// that would make the config invalid is refused with nothing written. A
+// keyword's name and its aliases, in any case, are one keyword: get, set and
+// unset find it under whichever spelling the file uses.
 import { UsageError, ConfigError, type ConfigProblem, formatProblem } from "../util/errors.js";
-import { parseIni, serializeIni, setValue, unsetValue, removeSection, type IniDocument } from "./ini.js";
+import { parseIni, serializeIni, setValue, unsetValue, removeSection, type IniDocument, type IniEntry, type SameKey } from "./ini.js";
 import { classifySection, parseServiceConfig, type ConfigContext, type ServiceConfig } from "./service-config.js";
 import { commonResourceKeywords, findKeyword, type KeywordDef } from "./keyword.js";
 import { defaultKeywords, subsetKeywords } from "../service/default-keywords.js";
-import { manifestsOf } from "../drivers/registry.js";
+import { findManifest, manifestsOf } from "../drivers/registry.js";
 
 export interface KeywordEdit {
   section: string;
@@ -32,14 +34,19 @@ export function parseKwAssignment(spec: string): KeywordEdit {
   return { ...parseKwPath(spec.slice(0, eq)), value: spec.slice(eq + 1) };
 }
 
+/**
+ * Apply set and unset edits. A keyword already in the section under another
+ * spelling (an alias, another case) is edited there: set rewrites its value in
+ * place, keeping the key as written; unset removes it.
+ */
 export function applyKeywordEdits(doc: IniDocument, edits: readonly KeywordEdit[]): IniDocument {
   let d = doc;
   for (const e of edits) {
     if (e.value === undefined) {
       d = parseIni(serializeIni(d));
-      unsetValue(d, e.section, e.key);
+      unsetValue(d, e.section, e.key, sameKeyword(d, e.section, e.key));
     } else {
-      d = setValue(d, e.section, e.key, e.value);
+      d = setValue(d, e.section, e.key, e.value, sameKeyword(d, e.section, e.key));
     }
   }
   return d;
@@ -75,15 +82,31 @@ export function removeSections(doc: IniDocument, sections: readonly string[]): I
   return doc;
 }
 
-/** The keyword definitions a section accepts; undefined for a section that cannot exist. */
-function keywordDefsOf(cfg: ServiceConfig, section: string): KeywordDef[] | undefined {
+/**
+ * The keyword definitions a section accepts, its driver picked by the section's
+ * `type` as the document has it (every driver of the group when that names
+ * none); undefined for a section that cannot exist.
+ */
+function keywordDefsOf(doc: IniDocument, section: string): KeywordDef[] | undefined {
   const kind = classifySection(section);
   if (kind.kind === "default") return defaultKeywords;
   if (kind.kind === "subset") return subsetKeywords;
   if (kind.kind === "unknown") return undefined;
-  const res = cfg.resources.find((r) => r.section === section);
-  const own = res ? [res.manifest] : manifestsOf(kind.group);
+  const type = kind.legacyType ?? doc.section(section)?.entries.find((e) => e.key.toLowerCase() === "type")?.value;
+  const manifest = findManifest(kind.group, type);
+  const own = manifest ? [manifest] : manifestsOf(kind.group);
   return [...own.flatMap((m) => m.keywords), ...commonResourceKeywords];
+}
+
+/** The keys that name the same keyword as `key` in the section: its name and aliases, in any case; undefined for an unknown keyword. */
+function sameKeyword(doc: IniDocument, section: string, key: string): SameKey | undefined {
+  const def = findKeyword(keywordDefsOf(doc, section) ?? [], key);
+  return def && ((k) => findKeyword([def], k) !== undefined);
+}
+
+/** A keyword's entry as written: under `key` itself, else under its name or an alias in any case. */
+export function keywordEntry(doc: IniDocument, section: string, key: string): IniEntry | undefined {
+  return doc.get(section, key, sameKeyword(doc, section, key));
 }
 
 /**
@@ -91,9 +114,9 @@ function keywordDefsOf(cfg: ServiceConfig, section: string): KeywordDef[] | unde
  * the service sees it: references expanded, default applied.
  */
 export function readKeyword(cfg: ServiceConfig, section: string, key: string, evaluate: boolean): { known: boolean; value: string | undefined } {
-  const def = findKeyword(keywordDefsOf(cfg, section) ?? [], key);
+  const def = findKeyword(keywordDefsOf(cfg.doc, section) ?? [], key);
   if (!def) return { known: false, value: undefined };
-  const written = cfg.doc.section(section)?.entries.find((e) => [def.name, ...(def.aliases ?? [])].includes(e.key.toLowerCase()))?.value;
+  const written = keywordEntry(cfg.doc, section, key)?.value;
   if (written !== undefined && !evaluate) return { known: true, value: written };
   const effective =
     section === "DEFAULT"

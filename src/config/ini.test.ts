@@ -147,15 +147,18 @@ void describe("parse", () => {
     assert.equal(serializeIni(doc), text);
     const p = doc.problems;
     assert.deepEqual(p.map((x) => x.line), [1, 3, 5, 6, 7, 8, 9, 10, 11]);
-    assert.match(p[0]!.message, /key outside of any section/);
-    assert.match(p[1]!.message, /invalid line/);
-    assert.match(p[2]!.message, /duplicate key k .*line 4/);
-    assert.match(p[3]!.message, /unclosed section header/);
-    assert.match(p[4]!.message, /duplicate section \[a\] .*line 2/);
-    assert.match(p[5]!.message, /duplicate key k .*line 4/);
-    assert.match(p[6]!.message, /missing key/);
-    assert.match(p[7]!.message, /empty section name/);
-    assert.match(p[8]!.message, /invalid section header/);
+    // The section and key the line is about go apart from the message (SPEC §5: [SECTION] KEY: message).
+    assert.deepEqual(p, [
+      { line: 1, key: "k0", message: "key outside of any section" },
+      { line: 3, section: "a", message: 'invalid line "garbage" (expected [section], key = value, or a # comment)' },
+      { line: 5, section: "a", key: "k", message: "duplicate key (first on line 4)" },
+      { line: 6, message: "unclosed section header [unclosed (missing ])" },
+      { line: 7, section: "a", message: "duplicate section (first on line 2)" },
+      { line: 8, section: "a", key: "k", message: "duplicate key (first on line 4)" },
+      { line: 9, section: "a", message: "missing key before =" },
+      { line: 10, message: "empty section name" },
+      { line: 11, message: "invalid section header [a]b] (expected [name])" },
+    ]);
     // Duplicates are exposed, and lookups take the first occurrence.
     assert.equal(doc.sections.filter((s) => s.name === "a").length, 2);
     assert.equal(doc.get("a", "k")?.line, 4);
@@ -234,6 +237,28 @@ void describe("setValue / unsetValue / removeSection", () => {
     assert.equal(after, conf.replace("run_args = -p 80:80\n    -e A=B\n", ""));
     const same = edit(conf, (d) => assert.equal(unsetValue(d, "container#1", "nope"), false));
     assert.equal(same, conf);
+  });
+
+  void test("with a `same` test, an entry under another spelling of the key is read, rewritten in place and removed", () => {
+    const image = (k: string): boolean => ["run_image", "image"].includes(k.toLowerCase());
+    assert.equal(parseIni(conf).get("container#1", "image"), undefined, "without the test, names are exact");
+    assert.equal(parseIni(conf).get("container#1", "image", image)?.line, 7);
+    // rewritten on its own line, keeping the key as written: the file is otherwise byte-identical
+    assert.equal(
+      edit(conf, (d) => setValue(d, "container#1", "image", "nginx", image)),
+      conf.replace("Run_Image=busybox", "Run_Image=nginx"),
+    );
+    assert.equal(
+      edit(conf, (d) => assert.equal(unsetValue(d, "container#1", "image", image), true)),
+      conf.replace("Run_Image=busybox\n", ""),
+    );
+    // an entry of the exact key comes first, wherever it is
+    const both = "[a]\nimage = x\nrun_image = y\n";
+    assert.equal(edit(both, (d) => setValue(d, "a", "run_image", "z", image)), "[a]\nimage = x\nrun_image = z\n");
+    assert.equal(edit(both, (d) => unsetValue(d, "a", "image", image)), "[a]\nrun_image = y\n");
+    // no entry of any spelling: the key is added as asked
+    assert.equal(edit("[a]\nk = v\n", (d) => setValue(d, "a", "image", "z", image)), "[a]\nk = v\nimage = z\n");
+    assert.equal(edit("[a]\nk = v\n", (d) => assert.equal(unsetValue(d, "a", "image", image), false)), "[a]\nk = v\n");
   });
 
   void test("removeSection removes from its header to the next header", () => {

@@ -15,7 +15,10 @@
 // - key/value: split at the first `=`; key and value trimmed.
 // - anything else is kept verbatim and reported in `problems`.
 // Names are case-sensitive. Duplicate sections and keys are kept and reported;
-// lookups and edits act on the first occurrence in the file.
+// lookups and edits act on the first occurrence in the file. Lookups and edits
+// may be given a `same` test for keys that name the same thing (keyword
+// aliases, another case): without an entry of the exact key, the first entry
+// whose key passes it is the one read, rewritten or removed.
 
 export interface IniEntry {
   readonly key: string;
@@ -34,8 +37,15 @@ export interface IniSection {
 
 export interface IniProblem {
   readonly line: number;
+  /** The section the line is in; none for a line before any section or a bad header. */
+  readonly section?: string;
+  /** The key of the line, when it has one. */
+  readonly key?: string;
   readonly message: string;
 }
+
+/** Tells whether a key names the same thing as the one asked for (an alias, another case). */
+export type SameKey = (key: string) => boolean;
 
 type Kind = "blank" | "comment" | "section" | "entry" | "continuation" | "invalid";
 interface Line {
@@ -63,7 +73,8 @@ function analyze(lines: readonly Line[]): Analysis {
   // The entry continuation lines extend; a rejected key line still absorbs its
   // continuation lines so that they are not reported a second time.
   let open: { key: string; value: string; line: number; endLine: number } | undefined;
-  const problem = (line: number, message: string): void => void problems.push({ line, message });
+  const problem = (line: number, message: string, section?: string, key?: string): void =>
+    void problems.push({ line, message, ...(section !== undefined && { section }), ...(key !== undefined && { key }) });
 
   lines.forEach(({ text }, i) => {
     const n = i + 1;
@@ -93,7 +104,7 @@ function analyze(lines: readonly Line[]): Analysis {
       }
       kinds.push("section");
       const first = firstSection.get(name);
-      if (first !== undefined) problem(n, `duplicate section [${name}] (first on line ${first})`);
+      if (first !== undefined) problem(n, `duplicate section (first on line ${first})`, name);
       else firstSection.set(name, n);
       current = { name, line: n, entries: [] };
       sections.push(current);
@@ -101,16 +112,16 @@ function analyze(lines: readonly Line[]): Analysis {
       const eq = t.indexOf("=");
       if (eq < 0) {
         kinds.push("invalid");
-        problem(n, `invalid line "${t}" (expected [section], key = value, or a # comment)`);
+        problem(n, `invalid line "${t}" (expected [section], key = value, or a # comment)`, current?.name);
         return;
       }
       kinds.push("entry");
       open = { key: t.slice(0, eq).trim(), value: t.slice(eq + 1).trim(), line: n, endLine: n };
-      if (!open.key) return problem(n, "missing key before =");
-      if (!current) return problem(n, `key outside of any section: ${open.key}`);
+      if (!open.key) return problem(n, "missing key before =", current?.name);
+      if (!current) return problem(n, "key outside of any section", undefined, open.key);
       const id = `${current.name}\n${open.key}`;
       const first = firstKey.get(id);
-      if (first !== undefined) problem(n, `duplicate key ${open.key} in [${current.name}] (first on line ${first})`);
+      if (first !== undefined) problem(n, `duplicate key (first on line ${first})`, current.name, open.key);
       else firstKey.set(id, n);
       current.entries.push(open); // `open` is then only mutated while still parsing
     }
@@ -167,12 +178,16 @@ export class IniDocument {
     return this.sections.find((s) => s.name === name);
   }
 
-  get(section: string, key: string): IniEntry | undefined {
-    for (const s of this.sections) {
-      const e = s.name === section ? s.entries.find((x) => x.key === key) : undefined;
-      if (e) return e;
-    }
-    return undefined;
+  /** The first entry of the key in the sections of that name; else, with `same`, the first entry whose key passes it. */
+  get(section: string, key: string, same?: SameKey): IniEntry | undefined {
+    const find = (match: SameKey): IniEntry | undefined => {
+      for (const s of this.sections) {
+        const e = s.name === section ? s.entries.find((x) => match(x.key)) : undefined;
+        if (e) return e;
+      }
+      return undefined;
+    };
+    return find((k) => k === key) ?? (same ? find(same) : undefined);
   }
 
   toString(): string {
@@ -196,12 +211,12 @@ export class IniDocument {
     this.#analysis = undefined;
   }
 
-  setValue(section: string, key: string, value: string): void {
+  setValue(section: string, key: string, value: string, same?: SameKey): void {
     checkName("section name", section, /[\]\r\n]/);
     checkName("key", key, /[=\r\n]|^[#;[]/);
     const [first = "", ...rest] = valueLines(value);
     const more = rest.map((l) => "    " + l);
-    const existing = this.get(section, key);
+    const existing = this.get(section, key, same);
     if (existing) {
       // Keep the key's spelling, indentation and spacing around `=`.
       const old = this.#lines[existing.line - 1]!.text;
@@ -227,8 +242,8 @@ export class IniDocument {
     this.#splice(at, at, at < kinds.length && isIndented(at) ? [...entry, ""] : entry);
   }
 
-  unsetValue(section: string, key: string): boolean {
-    const e = this.get(section, key);
+  unsetValue(section: string, key: string, same?: SameKey): boolean {
+    const e = this.get(section, key, same);
     if (e) this.#splice(e.line - 1, e.endLine, []);
     return e !== undefined;
   }
@@ -252,21 +267,22 @@ export function serializeIni(doc: IniDocument): string {
 }
 
 /**
- * Set a value, mutating `doc` (returned for chaining). An existing entry is
- * rewritten in place; a new key goes after the last entry of the (first)
+ * Set a value, mutating `doc` (returned for chaining). An existing entry (of
+ * the key, else of a key passing `same`) is rewritten in place, keeping the
+ * key as written; a new key goes after the last entry of the (first)
  * section of that name; a missing section is added at the end of the file.
  * Value lines are trimmed and empty lines after the first dropped, since a
  * blank line ends a value; the rest become continuation lines indented by 4.
  * Throws RangeError for a section name or key that INI cannot hold.
  */
-export function setValue(doc: IniDocument, section: string, key: string, value: string): IniDocument {
-  doc.setValue(section, key, value);
+export function setValue(doc: IniDocument, section: string, key: string, value: string, same?: SameKey): IniDocument {
+  doc.setValue(section, key, value, same);
   return doc;
 }
 
-/** Remove the entry's lines (key and continuation lines); false if there was none. */
-export function unsetValue(doc: IniDocument, section: string, key: string): boolean {
-  return doc.unsetValue(section, key);
+/** Remove the entry's lines (key and continuation lines; the key, else a key passing `same`); false if there was none. */
+export function unsetValue(doc: IniDocument, section: string, key: string, same?: SameKey): boolean {
+  return doc.unsetValue(section, key, same);
 }
 
 /** Remove everything from the section's header to the next header; false if missing. */

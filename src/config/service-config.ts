@@ -121,7 +121,7 @@ function keywordsFor(kind: SectionKind, manifest: DriverManifest | undefined): K
 export function parseServiceConfig(name: string, file: string, content: string, ctx: ConfigContext): ServiceConfig {
   const doc = parseIni(content);
   const base = path.basename(file);
-  const problems: ConfigProblem[] = doc.problems.map((p) => ({ file: base, line: p.line, message: p.message }));
+  const problems: ConfigProblem[] = doc.problems.map((p) => ({ file: base, line: p.line, section: p.section, key: p.key, message: p.message }));
   const problem = (line: number, section: string | undefined, key: string | undefined, message: string): void =>
     void problems.push({ file: base, line, section, key, message });
 

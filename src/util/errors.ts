@@ -32,6 +32,15 @@ export class ConfigError extends SvcmgrError {
   }
 }
 
+/**
+ * What the CLI prints for an error: a config error is its problem lines,
+ * exactly as `validate config` prints them (they name their file); any other
+ * error is one line after `prefix` (the program or the service).
+ */
+export function errorText(e: SvcmgrError, prefix: string): string {
+  return e instanceof ConfigError ? `${e.message}\n` : `${prefix}: ${e.message}\n`;
+}
+
 /** An action that failed on the system (a resource did not start, a lock was not obtained). */
 export class ActionError extends SvcmgrError {
   readonly exitCode = 1 as const;
