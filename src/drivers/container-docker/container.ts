@@ -11,9 +11,8 @@ import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { ResourceConfig } from "../../config/service-config.js";
 import type { ServiceRuntime } from "../../service/runtime.js";
 import type { ResourceDriver, ResourceState } from "../driver.js";
-import type { ServiceDaemon } from "./service-daemon.js";
+import { ensureDaemonRunning, type ServiceDaemon } from "./service-daemon.js";
 import { parseRunArgs } from "./run-args.js";
-import { checkDataDirFilesystem } from "./service-daemon.js";
 import { pidAlive } from "./host.js";
 
 export const LABEL_SERVICE = "com.svcmgr.service";
@@ -131,13 +130,7 @@ export class DockerContainer implements ResourceDriver {
 
   /** The daemon, started if needed (refused while the data dir's filesystem is down). */
   private async runningDaemon(): Promise<{ daemon: ServiceDaemon; docker: Docker }> {
-    const daemon = await this.daemon();
-    if (daemon.shared) daemon.warnIgnored(this.log);
-    if (!(await daemon.isRunning())) {
-      if (!daemon.shared) await checkDataDirFilesystem(this.rt, daemon.dataDir);
-      await daemon.start(this.log);
-      this.rt.daemonStartedHere = true;
-    }
+    const daemon = await ensureDaemonRunning(this.rt, this.log);
     return { daemon, docker: daemon.client() };
   }
 

@@ -631,17 +631,11 @@ export class PrivateDockerDaemon {
     // dockerd unmounts its data-root self-bind on a clean exit only when that
     // same run created it. Stacked ones (one per killed run) come off one by
     // one; a failing umount (a process of the dead daemon still letting go)
-    // is retried for a while, then the mount is detached lazily.
-    for (let i = 0, failures = 0; i < 16 && isSelfBindMount(this.dataDir); i++) {
-      const r = await run(this.log, ["umount", this.dataDir], { check: false });
-      if (r.exitCode === 0) continue;
-      if (++failures < 8) {
-        await sleep(50);
-        continue;
-      }
-      await run(this.log, ["umount", "-l", this.dataDir], { check: false });
-      break;
+    // is retried a while, then what is left is detached lazily.
+    for (let i = 0; i < 16 && isSelfBindMount(this.dataDir); i++) {
+      if ((await run(this.log, ["umount", this.dataDir], { check: false })).exitCode !== 0) await sleep(50);
     }
+    if (isSelfBindMount(this.dataDir)) await run(this.log, ["umount", "-l", this.dataDir], { check: false });
     if (opts.deleteBridge) {
       try {
         await deleteBridge(this.log, this.bridge);

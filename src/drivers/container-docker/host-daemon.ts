@@ -59,7 +59,6 @@ export class HostDockerDaemon {
     }
   }
 
-  /** svcmgr does not start the host's daemon: it must already answer. */
   /** Say once which keywords of the config this daemon does not take. */
   warnIgnored(log: Logger): void {
     if (this.ignored.length === 0 || this.warned) return;
@@ -67,6 +66,7 @@ export class HostDockerDaemon {
     log.warn(`${this.ignored.join(", ")} ignored: ${this.why}; the containers run on the host's docker daemon (${this.socketPath})`);
   }
 
+  /** svcmgr does not start the host's daemon: it must already answer. */
   async start(_log?: Logger): Promise<void> {
     if (!(await this.isRunning())) {
       throw new ActionError(`the host's docker daemon does not answer on ${this.socketPath} (${this.why}: svcmgr does not start it)`);

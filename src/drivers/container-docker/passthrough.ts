@@ -5,16 +5,11 @@ import type { Logger } from "../../util/log.js";
 import type { Paths } from "../../util/paths.js";
 import { loadValidService } from "../../service/repository.js";
 import { ServiceRuntime } from "../../service/runtime.js";
-import { checkDataDirFilesystem } from "./service-daemon.js";
+import { ensureDaemonRunning } from "./service-daemon.js";
 
 export async function dockerPassthrough(paths: Paths, name: string, args: string[], log: Logger): Promise<number> {
   const rt = new ServiceRuntime(paths, loadValidService(paths, name), log);
-  const daemon = await rt.dockerDaemon();
-  if (daemon.shared) daemon.warnIgnored(log);
-  if (!(await daemon.isRunning())) {
-    if (!daemon.shared) await checkDataDirFilesystem(rt, daemon.dataDir);
-    await daemon.start();
-  }
+  const daemon = await ensureDaemonRunning(rt, log);
   const env = { ...process.env };
   for (const k of ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"]) delete env[k];
   const [docker, ...prefix] = daemon.cliArgs();

@@ -4,6 +4,7 @@ import { ActionError } from "../../util/errors.js";
 import { splitWords } from "../../util/shell-words.js";
 import { PRIVATE_DAEMON_KEYWORDS, usesPrivateDaemon } from "../../config/service-config.js";
 import type { ServiceRuntime } from "../../service/runtime.js";
+import type { Logger } from "../../util/log.js";
 import { PrivateDockerDaemon, allocateBridgeCidr } from "./daemon.js";
 import { HostDockerDaemon } from "./host-daemon.js";
 
@@ -51,4 +52,19 @@ export async function checkDataDirFilesystem(rt: ServiceRuntime, dataDir: string
   if (st.status !== "up") {
     throw new ActionError(`docker_data_dir ${dataDir} lies on ${fs.rid} (${fs.text.mnt}), which is ${st.status}: start ${fs.rid} first`, fs.rid);
   }
+}
+
+/**
+ * The service's daemon, answering: its own is started if it is down (refused
+ * while the filesystem holding its data dir is down); the host's must already
+ * answer. `log`: where the daemon's lines go (the resource that needs it).
+ */
+export async function ensureDaemonRunning(rt: ServiceRuntime, log: Logger): Promise<ServiceDaemon> {
+  const daemon = await rt.dockerDaemon();
+  if (daemon.shared) daemon.warnIgnored(log);
+  if (await daemon.isRunning()) return daemon;
+  if (!daemon.shared) await checkDataDirFilesystem(rt, daemon.dataDir);
+  await daemon.start(log);
+  rt.daemonStartedHere = true;
+  return daemon;
 }
