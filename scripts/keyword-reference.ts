@@ -1,7 +1,7 @@
 // Writes the configuration reference (generated from the keyword registry)
 // between the markers in README.md; with --check, fails when it is stale.
 import fs from "node:fs";
-import { embedReference } from "../src/config/keyword-doc.js";
+import { embedReference } from "../src/service/keyword-doc.js";
 
 const file = new URL("../README.md", import.meta.url);
 const text = fs.readFileSync(file, "utf8");

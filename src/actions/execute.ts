@@ -93,10 +93,8 @@ export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollba
       }
     }
   }
-  if (failed.length && plan.action === "start" && opts.rollback) {
-    // the daemon this start brought up goes down again with the containers
-    await rt.stopIdleDaemon(true).catch((e: unknown) => rt.log.error(`rollback: stopping the docker daemon failed: ${errorMessage(e)}`));
-  }
+  // what the drivers share (the docker daemon this start brought up) goes down again with them
+  if (failed.length && plan.action === "start" && opts.rollback) await rt.afterRollback();
   return { ok: failed.length === 0, failed, rolledBack, rollbackFailed };
 }
 

@@ -12,11 +12,11 @@ import { SvcmgrError, UsageError, errorText, formatProblem } from "../util/error
 import { configFile, logFile, stateDir, shortcutLink, type Paths } from "../util/paths.js";
 import type { Logger } from "../util/log.js";
 import { listServiceNames, resolveSelector } from "../service/names.js";
-import type { ServiceConfig } from "../config/service-config.js";
-import type { editConfigText } from "../config/edit.js";
+import type { ServiceConfig } from "../service/service-config.js";
+import type { editConfigText } from "../service/edit.js";
 import { parseIni } from "../config/ini.js";
 import { acquireLock } from "../actions/lock.js";
-import { START_ORDER, type ResourceGroup } from "../service/groups.js";
+import { START_ORDER, type ResourceGroup } from "../config/groups.js";
 import type { Selection } from "../service/planner.js";
 import type { Status } from "../status/status.js";
 
@@ -108,7 +108,7 @@ async function selectServices(input: ActionInput, stateChanging: boolean): Promi
   }
   if (opts.status) {
     const wanted = list(opts.status) ?? [];
-    const { statusOfMany } = await import("../status/evaluate.js");
+    const { statusOfMany } = await import("../core/evaluate.js");
     const statuses = await statusOfMany(paths, names, { refresh: false });
     names = names.filter((n) => wanted.includes(statuses.get(n)?.overall ?? "undef"));
   }
@@ -205,7 +205,7 @@ function printConfigJson(cfg: ServiceConfig): unknown {
 async function editConfig(input: ActionInput, name: string, change: Parameters<typeof editConfigText>[4]): Promise<void> {
   const { paths } = input;
   const { configContext, writeConfigAtomic } = await import("../service/repository.js");
-  const { editConfigText } = await import("../config/edit.js");
+  const { editConfigText } = await import("../service/edit.js");
   const lock = await acquireLock(path.join(stateDir(paths, name), "config.lock"), { action: "edit", waitMs: waitMs(input.opts) });
   try {
     const file = configFile(paths, name);
@@ -223,7 +223,7 @@ const statusActions: ActionSpec[] = [
     configure: (cmd) => cmd.addOption(formatOption(cmd)).option("--refresh", "ignored: print status always evaluates live"),
     async run(input) {
       const names = await selectServices(input, false);
-      const { evaluateService } = await import("../status/evaluate.js");
+      const { evaluateService } = await import("../core/evaluate.js");
       const { renderStatusTree } = await import("../status/tree.js");
       const results = await Promise.all(names.map((n) => evaluateService(input.paths, n)));
       if (input.opts.format === "json") {
@@ -316,7 +316,7 @@ export const actionTable: ActionSpec[] = [
       if (!specs.length) throw new UsageError("get needs --kw SECTION.KEY");
       const names = await selectServices(input, false);
       const { readServiceConfig } = await import("../service/repository.js");
-      const { parseKwPath, readKeyword } = await import("../config/edit.js");
+      const { parseKwPath, readKeyword } = await import("../service/edit.js");
       let code = 0;
       for (const n of names) {
         const cfg = readServiceConfig(input.paths, n);
@@ -338,7 +338,7 @@ export const actionTable: ActionSpec[] = [
     summary: "set keywords (--kw SECTION.KEY=VALUE ..., or --param KEY --value VALUE)",
     configure: (cmd) => cmd.option("--kw <SECTION.KEY=VALUE>", "keyword to set (repeatable)", collect).option("--param <key>", "keyword of [DEFAULT] (legacy form)").option("--value <value>", "value for --param"),
     async run(input) {
-      const { applyKeywordEdits, parseKwAssignment, parseKwPath } = await import("../config/edit.js");
+      const { applyKeywordEdits, parseKwAssignment, parseKwPath } = await import("../service/edit.js");
       const edits = (input.opts.kw ?? []).map(parseKwAssignment);
       if (input.opts.param !== undefined) {
         if (input.opts.value === undefined) throw new UsageError("--param needs --value");
@@ -357,7 +357,7 @@ export const actionTable: ActionSpec[] = [
     summary: "remove keywords (--kw SECTION.KEY ..., or --param KEY)",
     configure: (cmd) => cmd.option("--kw <SECTION.KEY>", "keyword to remove (repeatable)", collect).option("--param <key>", "keyword of [DEFAULT] (legacy form)"),
     async run(input) {
-      const { applyKeywordEdits, keywordEntry, parseKwPath } = await import("../config/edit.js");
+      const { applyKeywordEdits, keywordEntry, parseKwPath } = await import("../service/edit.js");
       const { readServiceConfig } = await import("../service/repository.js");
       const edits = [...(input.opts.kw ?? []), ...(input.opts.param ? [input.opts.param] : [])].map((s) => ({ ...parseKwPath(s), value: undefined }));
       if (!edits.length) throw new UsageError("unset needs --kw SECTION.KEY");
@@ -401,8 +401,8 @@ export const actionTable: ActionSpec[] = [
     configure: (cmd) => cmd.option("--rid <rids>", "sections to remove instead of the whole service").option("--force", "delete even if resources are up"),
     async run(input) {
       const names = await selectServices(input, true);
-      const { classifySection } = await import("../config/service-config.js");
-      const { removeSections } = await import("../config/edit.js");
+      const { classifySection } = await import("../service/service-config.js");
+      const { removeSections } = await import("../service/edit.js");
       return forEachService(input, names, async (n) => {
         const rids = list(input.opts.rid);
         if (rids?.length) {
@@ -414,7 +414,7 @@ export const actionTable: ActionSpec[] = [
         const lock = await acquireLock(path.join(stateDir(input.paths, n), "action.lock"), { action: "delete", waitMs: waitMs(input.opts) });
         try {
           if (!input.opts.force) {
-            const { evaluateService } = await import("../status/evaluate.js");
+            const { evaluateService } = await import("../core/evaluate.js");
             const st = await evaluateService(input.paths, n);
             const up = st.resources.filter((r) => (["up", "warn", "stdby up"] as Status[]).includes(r.status)).map((r) => r.rid);
             if (up.length) throw new UsageError(`${n}: refusing to delete while ${up.join(", ")} ${up.length > 1 ? "are" : "is"} up: stop it first, or use --force`);

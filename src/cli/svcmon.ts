@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Paths } from "../util/paths.js";
 import { UsageError } from "../util/errors.js";
 import { listServiceNames, resolveSelector } from "../service/repository.js";
-import { statusOfMany } from "../status/evaluate.js";
+import { statusOfMany } from "../core/evaluate.js";
 import { renderSvcmonTable, svcmonJson } from "../status/svcmon.js";
 import type { CliOptions } from "./actions.js";
 

@@ -1,6 +1,11 @@
-// What the executor and the status evaluator need of a resource driver.
-import type { ResourceConfig } from "../config/service-config.js";
+// The driver boundary: what the executor and the status evaluator need of a
+// resource driver, and the narrow context a driver gets from its service.
+// Drivers see this context, never the runtime class that implements it.
+import type { KeywordManifest } from "../config/manifest.js";
+import type { ResourceConfig, ServiceConfig } from "../config/types.js";
 import type { Status, StatusLogEntry } from "../status/status.js";
+import type { Logger } from "../util/log.js";
+import type { Paths } from "../util/paths.js";
 
 export interface ResourceState {
   status: Status;
@@ -22,4 +27,40 @@ export interface ResourceDriver {
   provision?(): Promise<void>;
   /** The block device a disk exposes once up, for `{disk#1.exposed_dev}` references. */
   exposedDevice?(): Promise<string | undefined>;
+}
+
+/**
+ * An object shared by the drivers of one service for one runtime (an action or
+ * a status evaluation), e.g. the service's docker daemon. The runtime knows
+ * these hooks only, never what the object is.
+ */
+export interface ServiceShared {
+  /** After a failed start was rolled back: take down what this object brought up for that start. */
+  afterRollback?(): Promise<void>;
+  /** The runtime is done: close clients and streams. */
+  close?(): void;
+}
+
+/** What a driver may use of its service. */
+export interface DriverContext {
+  readonly service: string;
+  readonly config: ServiceConfig;
+  readonly paths: Paths;
+  readonly stateDir: string;
+  /** the environment the service acts in (DOCKER_HOST for the host's daemon), passed in, never process.env */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** the service's logger (drivers get their own, named after their rid, too) */
+  readonly log: Logger;
+  /** Expand references only known at action time, such as {disk#1.exposed_dev}. */
+  expandRuntimeRefs(text: string): Promise<string>;
+  /** Another resource's driver (a docker data dir on a filesystem of the service). */
+  driver(rid: string): Promise<ResourceDriver | undefined>;
+  /** The object kept under `key` for this runtime, made by `make` on first use. */
+  shared<T extends ServiceShared>(key: string, make: () => T): T;
+}
+
+/** A driver's manifest: its keywords (for the config layer) and how it makes its driver. */
+export interface DriverManifest extends KeywordManifest {
+  /** Loaded lazily, so commands that never touch a driver (print config, svcmon from the cache) stay fast. */
+  create(ctx: DriverContext, res: ResourceConfig, log: Logger): Promise<ResourceDriver>;
 }

@@ -1,12 +1,12 @@
 // The driver registry: adding a driver is one folder and one line here.
-import type { ResourceGroup } from "../service/groups.js";
+import type { ResourceGroup } from "../config/groups.js";
 import { appManifest } from "./app/manifest.js";
 import { containerDockerManifest } from "./container-docker/manifest.js";
 import { diskLoopManifest } from "./disk-loop/manifest.js";
 import { diskVgManifest } from "./disk-vg/manifest.js";
 import { fsManifest } from "./fs/manifest.js";
 import { ipManifest } from "./ip/manifest.js";
-import type { DriverManifest } from "./manifest.js";
+import type { DriverManifest } from "./driver.js";
 
 export const manifests: readonly DriverManifest[] = [
   ipManifest,

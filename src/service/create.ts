@@ -3,9 +3,9 @@ import fs from "node:fs";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { configFile, nodeName, type Paths } from "../util/paths.js";
 import { checkServiceName, configContext, createShortcut, ensureStateDir, writeConfigAtomic } from "./repository.js";
-import { applyKeywordEdits, parseKwAssignment, type KeywordEdit } from "../config/edit.js";
+import { applyKeywordEdits, parseKwAssignment, type KeywordEdit } from "./edit.js";
 import { parseIni, serializeIni } from "../config/ini.js";
-import { parseServiceConfig } from "../config/service-config.js";
+import { parseServiceConfig } from "./service-config.js";
 
 export interface CreateResult {
   file: string;

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { parseServiceConfig } from "../config/service-config.js";
+import { parseServiceConfig } from "./service-config.js";
 import { planAction, formatPlan, type Plan, type PlanResource } from "./planner.js";
 import { UsageError } from "../util/errors.js";
 

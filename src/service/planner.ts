@@ -2,7 +2,7 @@
 // selectors to an ordered plan (SPEC §6).
 import { UsageError } from "../util/errors.js";
 import { compareRids } from "../util/natural.js";
-import { START_ORDER, isResourceGroup, type ResourceGroup } from "./groups.js";
+import { START_ORDER, isResourceGroup, type ResourceGroup } from "../config/groups.js";
 
 export type PlanAction = "start" | "stop";
 

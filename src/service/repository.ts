@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ConfigError, UsageError } from "../util/errors.js";
 import { configFile, frozenFlag, nodeName, shortcutLink, stateDir, type Paths } from "../util/paths.js";
-import { parseServiceConfig, type ServiceConfig } from "../config/service-config.js";
+import { parseServiceConfig, type ServiceConfig } from "./service-config.js";
 import { removeStaleTemps } from "../util/atomic.js";
 
 export { checkServiceName, listServiceNames, resolveSelector } from "./names.js";

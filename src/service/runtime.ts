@@ -1,71 +1,71 @@
-// A service at action or status time: its config, its drivers, its private
-// docker daemon (one per service, created on first use) and its status cache.
+// A service at action or status time: its config, its drivers, the objects its
+// drivers share (the private docker daemon) and its status cache. It is the
+// DriverContext the drivers see.
 import fsp from "node:fs/promises";
 import pLimit from "p-limit";
-import type { ServiceConfig } from "../config/service-config.js";
-import type { ResourceDriver, ResourceState } from "../drivers/driver.js";
-import { createDriver } from "../drivers/factory.js";
+import type { ServiceConfig } from "../config/types.js";
+import type { DriverContext, ResourceDriver, ResourceState, ServiceShared } from "../drivers/driver.js";
+import { findManifest } from "../drivers/registry.js";
 import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { stateDir, statusCacheFile, type Paths } from "../util/paths.js";
 import { ensureStateDir, isFrozen } from "./repository.js";
 import { summarize, type ResourceStatus, type ServiceStatus } from "../status/status.js";
-import type { ServiceDaemon } from "../drivers/container-docker/service-daemon.js";
 import { writeFileAtomic } from "../util/atomic.js";
 
-export class ServiceRuntime {
+export class ServiceRuntime implements DriverContext {
   private driversP: Promise<Map<string, ResourceDriver>> | undefined;
-  private daemonP: Promise<ServiceDaemon> | undefined;
-  /** set when this action started the private daemon, so that a failed start can stop it again */
-  daemonStartedHere = false;
+  private readonly sharedObjects = new Map<string, ServiceShared>();
 
   constructor(
     readonly paths: Paths,
-    readonly cfg: ServiceConfig,
+    readonly config: ServiceConfig,
     readonly log: Logger,
+    readonly env: Readonly<Record<string, string | undefined>> = {},
   ) {}
 
-  get name(): string {
-    return this.cfg.name;
+  get service(): string {
+    return this.config.name;
   }
 
   get stateDir(): string {
-    return stateDir(this.paths, this.cfg.name);
+    return stateDir(this.paths, this.config.name);
   }
 
   drivers(): Promise<Map<string, ResourceDriver>> {
     this.driversP ??= (async () => {
-      const list = await Promise.all(this.cfg.resources.map(async (r) => [r.rid, await createDriver(this, r)] as const));
+      const list = await Promise.all(
+        this.config.resources.map(async (r) => {
+          const manifest = findManifest(r.group, r.manifest.type);
+          if (!manifest) throw new ActionError(`no driver for ${r.group} type ${r.manifest.type}`, r.rid);
+          return [r.rid, await manifest.create(this, r, this.log.child({ rid: r.rid }))] as const;
+        }),
+      );
       return new Map(list);
     })();
     return this.driversP;
   }
 
-  /** The service's private docker daemon (not started: call start() or ensureRunning()). */
-  dockerDaemon(): Promise<ServiceDaemon> {
-    this.daemonP ??= (async () => {
-      const { daemonFor } = await import("../drivers/container-docker/service-daemon.js");
-      return daemonFor(this);
-    })();
-    return this.daemonP;
+  async driver(rid: string): Promise<ResourceDriver | undefined> {
+    return (await this.drivers()).get(rid);
   }
 
-  /**
-   * Stop the private daemon when no container of it runs any more ("no more
-   * container handled by docker daemon. shut it down"). With onlyIfStartedHere,
-   * a daemon someone else started (e.g. for `docker pull`) is left alone.
-   */
-  async stopIdleDaemon(onlyIfStartedHere = false, log?: Logger): Promise<void> {
-    if (!this.daemonP || (onlyIfStartedHere && !this.daemonStartedHere)) return;
-    const daemon = await this.daemonP;
-    if (daemon.shared) return; // the host's: never stopped by svcmgr
-    if (!(await daemon.isRunning())) {
-      // a daemon left half-stopped or half-started by a killed action, or the litter of a dead one
-      if (daemon.leftBehind()) await daemon.stop(undefined, log);
-      return;
+  shared<T extends ServiceShared>(key: string, make: () => T): T {
+    let o = this.sharedObjects.get(key);
+    if (!o) this.sharedObjects.set(key, (o = make()));
+    return o as T;
+  }
+
+  /** After a rolled-back start: each shared object takes down what it brought up for it. */
+  async afterRollback(): Promise<void> {
+    for (const o of this.sharedObjects.values()) {
+      await o.afterRollback?.().catch((e: unknown) => this.log.error(`rollback: ${errorMessage(e)}`));
     }
-    const running = await daemon.client().listContainers();
-    if (running.length === 0) await daemon.stop(undefined, log);
+  }
+
+  close(): void {
+    for (const o of this.sharedObjects.values()) o.close?.();
+    this.sharedObjects.clear();
   }
 
   /** Expand references only known at action time, such as {disk#1.exposed_dev}. */
@@ -73,21 +73,19 @@ export class ServiceRuntime {
     const refs = [...text.matchAll(/\{([a-z]+#[A-Za-z0-9_-]+)\.exposed_dev\}/g)];
     let out = text;
     for (const [whole, rid] of refs) {
-      const driver = (await this.drivers()).get(rid!);
-      const dev = await driver?.exposedDevice?.();
+      const dev = await (await this.driver(rid!))?.exposedDevice?.();
       if (!dev) throw new ActionError(`${whole}: ${rid} exposes no device (is it up?)`, rid);
       out = out.replace(whole, dev);
     }
     return out;
   }
 
-  /** Evaluate every resource (in parallel), summarize, write the status cache. */
+  /** Evaluate every resource (in parallel) and summarize. */
   async evaluate(): Promise<ServiceStatus> {
-    const startedAt = Date.now();
     const drivers = await this.drivers();
     const limit = pLimit(16);
     const resources = await Promise.all(
-      this.cfg.resources.map((r) =>
+      this.config.resources.map((r) =>
         limit(async (): Promise<ResourceStatus> => {
           let st: ResourceState;
           if (r.disabled) st = { status: "n/a", log: [] };
@@ -95,6 +93,7 @@ export class ServiceRuntime {
             try {
               st = await drivers.get(r.rid)!.status();
             } catch (e) {
+              // an observation that failed is "cannot tell", never "down"
               st = { status: "undef", log: [{ level: "error", message: errorMessage(e) }] };
             }
           }
@@ -115,19 +114,21 @@ export class ServiceRuntime {
         }),
       ),
     );
-    const status = summarize({
-      name: this.name,
-      serviceType: this.cfg.defaults.values.service_type ?? "TST",
-      mode: this.cfg.defaults.values.mode ?? "hosted",
-      frozen: isFrozen(this.paths, this.name),
+    return summarize({
+      name: this.service,
+      serviceType: this.config.defaults.values.service_type ?? "TST",
+      mode: this.config.defaults.values.mode ?? "hosted",
+      frozen: isFrozen(this.paths, this.service),
       resources,
     });
-    await writeStatusCache(this.paths, status, startedAt);
-    return status;
   }
 
-  async refreshStatusCache(): Promise<void> {
-    await this.evaluate();
+  /** Evaluate and write the status cache (skipped, with a debug line, when the state dir is not writable). */
+  async refreshStatusCache(): Promise<ServiceStatus> {
+    const startedAt = Date.now();
+    const status = await this.evaluate();
+    await writeStatusCache(this.paths, status, startedAt).catch((e: unknown) => this.log.debug(`status cache not written: ${errorMessage(e)}`));
+    return status;
   }
 }
 

@@ -1,8 +1,8 @@
 // The status algebra (SPEC §7): resource states, the OpenSVC merge rules, and
 // the summary of a service (groups, avail, overall). Pure functions only.
-import { START_ORDER, type ResourceGroup } from "../service/groups.js";
+import { START_ORDER, type ResourceGroup } from "../config/groups.js";
 
-export type { ResourceGroup } from "../service/groups.js";
+export type { ResourceGroup } from "../config/groups.js";
 
 export type Status = "up" | "down" | "warn" | "n/a" | "stdby up" | "stdby down" | "undef";
 

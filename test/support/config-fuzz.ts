@@ -7,14 +7,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
-import { parseServiceConfig } from "../../src/config/service-config.js";
+import { parseServiceConfig } from "../../src/service/service-config.js";
 import { serializeIni } from "../../src/config/ini.js";
 import { formatProblem } from "../../src/util/errors.js";
 import { planAction, type PlanResource } from "../../src/service/planner.js";
 import { defaultKeywords, subsetKeywords } from "../../src/service/default-keywords.js";
 import { commonResourceKeywords } from "../../src/config/keyword.js";
 import { manifestsOf } from "../../src/drivers/registry.js";
-import { START_ORDER } from "../../src/service/groups.js";
+import { START_ORDER } from "../../src/config/groups.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../fixtures");
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { execRootFor, shimPids } from "../../src/drivers/container-docker/daemon.js";
 import { allPids, pidAlive, procCmdline, procComm, readPidFile } from "../../src/drivers/container-docker/host.js";
-import { parseServiceConfig } from "../../src/config/service-config.js";
+import { parseServiceConfig } from "../../src/service/service-config.js";
 import type { CliRoot, CliResult } from "./cli.js";
 import { importImage, RUN_DIR } from "./docker-fixture.js";
 

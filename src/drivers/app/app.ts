@@ -1,13 +1,12 @@
 // app resource: the operator's start/stop/check commands. They are split into
 // words and run without a shell, so `;`, `$(...)` and backticks reach the
 // program literally; whoever wants a shell writes `sh -c '...'`.
-import type { ResourceConfig } from "../../config/service-config.js";
-import type { ServiceRuntime } from "../../service/runtime.js";
+import type { ResourceConfig } from "../../config/types.js";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { run, type RunResult } from "../../util/run.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
-import type { ResourceDriver, ResourceState } from "../driver.js";
+import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
 
 type Which = "start" | "stop" | "check";
 
@@ -19,7 +18,7 @@ export class AppScripts implements ResourceDriver {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly rt: ServiceRuntime,
+    private readonly ctx: DriverContext,
     readonly cfg: ResourceConfig,
     private readonly log: Logger,
   ) {
@@ -37,7 +36,7 @@ export class AppScripts implements ResourceDriver {
   }
 
   private exec(argv: string[], quiet: boolean): Promise<Outcome> {
-    return run(this.log, argv, { check: false, quiet, timeoutMs: this.timeoutMs, env: { SVCMGR_SVCNAME: this.rt.name, SVCMGR_RID: this.cfg.rid } });
+    return run(this.log, argv, { check: false, quiet, timeoutMs: this.timeoutMs, env: { SVCMGR_SVCNAME: this.ctx.service, SVCMGR_RID: this.cfg.rid } });
   }
 
   private failure(argv: string[], r: Outcome): string {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { kw } from "../../config/keyword.js";
 import { splitWords } from "../../util/shell-words.js";
-import type { DriverManifest } from "../manifest.js";
+import type { DriverManifest } from "../driver.js";
 
 /** A command line, split like a shell does (never run through one): an unterminated quote is a config error. */
 const command = z.string().superRefine((s, ctx) => {
@@ -23,4 +23,5 @@ export const appManifest: DriverManifest = {
     { name: "timeout", schema: kw.duration(), default: "60s", text: "time limit of each command" },
   ],
   label: (v) => v.start ?? v.check ?? "",
+  create: async (ctx, res, log) => new (await import("./app.js")).AppScripts(ctx, res, log),
 };

@@ -8,10 +8,9 @@ import type { ContainerInspectInfo } from "dockerode";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
-import type { ResourceConfig } from "../../config/service-config.js";
-import type { ServiceRuntime } from "../../service/runtime.js";
-import type { ResourceDriver, ResourceState } from "../driver.js";
-import { ensureDaemonRunning, type ServiceDaemon } from "./service-daemon.js";
+import type { ResourceConfig } from "../../config/types.js";
+import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
+import { serviceDocker, type ServiceDaemon } from "./service-daemon.js";
 import { parseRunArgs } from "./run-args.js";
 import { pidAlive } from "./host.js";
 
@@ -58,11 +57,11 @@ export class DockerContainer implements ResourceDriver {
   readonly configHash: string;
 
   constructor(
-    private readonly rt: ServiceRuntime,
+    private readonly ctx: DriverContext,
     readonly cfg: ResourceConfig,
     private readonly log: Logger,
   ) {
-    this.name = `${rt.name}.container.${cfg.rid.split("#")[1]}`;
+    this.name = `${ctx.service}.container.${cfg.rid.split("#")[1]}`;
     this.image = cfg.text.run_image!;
     this.command = cfg.text.run_command ? splitWords(cfg.text.run_command) : undefined;
     this.argWords = splitWords(cfg.text.run_args ?? "");
@@ -78,7 +77,7 @@ export class DockerContainer implements ResourceDriver {
   }
 
   private async daemon(): Promise<ServiceDaemon> {
-    return this.rt.dockerDaemon();
+    return serviceDocker(this.ctx).daemon;
   }
 
   private async inspect(docker: Docker): Promise<ContainerInspectInfo | undefined> {
@@ -130,7 +129,7 @@ export class DockerContainer implements ResourceDriver {
 
   /** The daemon, started if needed (refused while the data dir's filesystem is down). */
   private async runningDaemon(): Promise<{ daemon: ServiceDaemon; docker: Docker }> {
-    const daemon = await ensureDaemonRunning(this.rt, this.log);
+    const daemon = await serviceDocker(this.ctx).ensureRunning(this.log);
     return { daemon, docker: daemon.client() };
   }
 
@@ -181,7 +180,7 @@ export class DockerContainer implements ResourceDriver {
   private async create(daemon: ServiceDaemon, docker: Docker): Promise<string> {
     const { options, errors } = parseRunArgs(this.argWords);
     if (errors.length) throw new ActionError(`run_args: ${errors.join("; ")}`, this.cfg.rid);
-    const labels = { [LABEL_SERVICE]: this.rt.name, [LABEL_RID]: this.cfg.rid, [LABEL_HASH]: this.configHash };
+    const labels = { [LABEL_SERVICE]: this.ctx.service, [LABEL_RID]: this.cfg.rid, [LABEL_HASH]: this.configHash };
     const labelArgs = Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
     this.log.info(this.cli(daemon, "run", "-d", `--name=${this.name}`, ...labelArgs, ...this.argWords, this.image, ...(this.command ?? [])));
     let container: Docker.Container;
@@ -195,7 +194,7 @@ export class DockerContainer implements ResourceDriver {
       });
     } catch (e) {
       if (statusCode(e) === 404) {
-        throw new ActionError(`image ${this.image} is not in ${this.rt.name}'s docker daemon: pull or load it first (svcmgr -s ${this.rt.name} docker pull ${this.image})`, this.cfg.rid);
+        throw new ActionError(`image ${this.image} is not in ${this.ctx.service}'s docker daemon: pull or load it first (svcmgr -s ${this.ctx.service} docker pull ${this.image})`, this.cfg.rid);
       }
       throw this.failure("docker create", e);
     }
@@ -287,7 +286,7 @@ export class DockerContainer implements ResourceDriver {
     const daemon = await this.daemon();
     if (!(await daemon.isRunning())) {
       this.log.info("docker daemon is not running: container already down");
-      await this.rt.stopIdleDaemon(false, this.log);
+      await serviceDocker(this.ctx).stopIfIdle(false, this.log);
       return false;
     }
     const docker = daemon.client();
@@ -318,7 +317,7 @@ export class DockerContainer implements ResourceDriver {
       await docker.getContainer(info.Id).remove();
       changed = true;
     }
-    await this.rt.stopIdleDaemon(false, this.log);
+    await serviceDocker(this.ctx).stopIfIdle(false, this.log);
     return changed;
   }
 }

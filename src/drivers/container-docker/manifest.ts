@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { kw, type KeywordDef } from "../../config/keyword.js";
-import type { DriverManifest } from "../manifest.js";
+import type { DriverManifest } from "../driver.js";
 import { parseRunArgs } from "./run-args.js";
 import { splitWords } from "../../util/shell-words.js";
 
@@ -30,4 +30,5 @@ export const containerDockerManifest: DriverManifest = {
   isDefault: true,
   keywords,
   label: (v) => v.run_image ?? "",
+  create: async (ctx, res, log) => new (await import("./container.js")).DockerContainer(ctx, res, log),
 };

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseServiceConfig } from "../../config/service-config.js";
+import { parseServiceConfig } from "../../service/service-config.js";
 import { ServiceRuntime } from "../../service/runtime.js";
 import { Logger, memorySink, type LogRecord } from "../../util/log.js";
 import { resolvePaths } from "../../util/paths.js";

@@ -2,13 +2,12 @@
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { ResourceConfig } from "../../config/service-config.js";
-import type { ServiceRuntime } from "../../service/runtime.js";
+import type { ResourceConfig } from "../../config/types.js";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { run } from "../../util/run.js";
 import { formatCommand } from "../../util/shell-words.js";
-import type { ResourceDriver, ResourceState } from "../driver.js";
+import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
 
 /** `/dev/loop3: [2049]:1234 (/srv/disk.img)` lines of `losetup -j FILE` → the devices. */
 export function parseLosetupJ(out: string): string[] {
@@ -28,7 +27,7 @@ export class LoopDisk implements ResourceDriver {
   private readonly size: number | undefined;
 
   constructor(
-    _rt: ServiceRuntime,
+    _ctx: DriverContext,
     readonly cfg: ResourceConfig,
     private readonly log: Logger,
   ) {

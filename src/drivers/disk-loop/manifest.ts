@@ -1,5 +1,5 @@
 import { kw } from "../../config/keyword.js";
-import type { DriverManifest } from "../manifest.js";
+import type { DriverManifest } from "../driver.js";
 
 export const diskLoopManifest: DriverManifest = {
   group: "disk",
@@ -9,4 +9,5 @@ export const diskLoopManifest: DriverManifest = {
     { name: "size", schema: kw.size(), text: "size of the backing file created by provision (e.g. 100m)" },
   ],
   label: (v) => v.file ?? "",
+  create: async (ctx, res, log) => new (await import("./loop.js")).LoopDisk(ctx, res, log),
 };

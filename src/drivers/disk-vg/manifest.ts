@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { kw } from "../../config/keyword.js";
-import type { DriverManifest } from "../manifest.js";
+import type { DriverManifest } from "../driver.js";
 
 export const diskVgManifest: DriverManifest = {
   group: "disk",
@@ -11,4 +11,5 @@ export const diskVgManifest: DriverManifest = {
     { name: "scsireserv", schema: kw.bool().refine((v) => !v, "SCSI persistent reservations are not supported"), default: "false", text: "must be false: svcmgr places no SCSI reservation" },
   ],
   label: (v) => v.name ?? "",
+  create: async (ctx, res, log) => new (await import("./vg.js")).VolumeGroup(ctx, res, log),
 };

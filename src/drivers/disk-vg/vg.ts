@@ -1,14 +1,13 @@
 // disk type vg: an LVM volume group owned by this node while the service runs.
 // Ownership is an LVM tag @<nodename> (OpenSVC's convention, which lvm.conf's
 // activation/volume_list = ["@*"] can enforce), activation is vgchange -a.
-import type { ResourceConfig } from "../../config/service-config.js";
-import type { ServiceRuntime } from "../../service/runtime.js";
+import type { ResourceConfig } from "../../config/types.js";
 import { ActionError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { nodeName } from "../../util/paths.js";
 import { run, type RunResult } from "../../util/run.js";
 import { formatCommand } from "../../util/shell-words.js";
-import type { ResourceDriver, ResourceState } from "../driver.js";
+import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
 
 export interface LvState {
   name: string;
@@ -61,7 +60,7 @@ export class VolumeGroup implements ResourceDriver {
   private readonly name: string;
 
   constructor(
-    _rt: ServiceRuntime,
+    _ctx: DriverContext,
     readonly cfg: ResourceConfig,
     private readonly log: Logger,
   ) {

@@ -2,13 +2,12 @@
 // mount, created by provision, and explained when it cannot be unmounted.
 import fs from "node:fs";
 import path from "node:path";
-import type { ResourceConfig } from "../../config/service-config.js";
-import type { ServiceRuntime } from "../../service/runtime.js";
+import type { ResourceConfig } from "../../config/types.js";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { run, type RunResult } from "../../util/run.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
-import type { ResourceDriver, ResourceState } from "../driver.js";
+import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
 import { findExecutable } from "../../util/which.js";
 
 export interface MountEntry {
@@ -91,7 +90,7 @@ export class Filesystem implements ResourceDriver {
   private readonly mkfsOpt: string | undefined;
 
   constructor(
-    private readonly rt: ServiceRuntime,
+    private readonly ctx: DriverContext,
     readonly cfg: ResourceConfig,
     private readonly log: Logger,
   ) {
@@ -104,7 +103,7 @@ export class Filesystem implements ResourceDriver {
 
   /** The device, with {disk#N.exposed_dev} resolved: only known while that disk is up. */
   private dev(): Promise<string> {
-    return this.rt.expandRuntimeRefs(this.devText);
+    return this.ctx.expandRuntimeRefs(this.devText);
   }
 
   private isOurs(m: MountEntry, dev: string): boolean {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { kw } from "../../config/keyword.js";
-import type { DriverManifest } from "../manifest.js";
+import type { DriverManifest } from "../driver.js";
 
 export const fsManifest: DriverManifest = {
   group: "fs",
@@ -15,4 +15,5 @@ export const fsManifest: DriverManifest = {
     { name: "mkfs_opt", schema: kw.string(), text: "options for mkfs when provisioning" },
   ],
   label: (v) => `${v.dev ?? ""}@${v.mnt ?? ""}`,
+  create: async (ctx, res, log) => new (await import("./fs.js")).Filesystem(ctx, res, log),
 };

@@ -3,12 +3,11 @@
 import net from "node:net";
 import { lookup } from "node:dns/promises";
 import { z } from "zod";
-import type { ResourceConfig } from "../../config/service-config.js";
-import type { ServiceRuntime } from "../../service/runtime.js";
+import type { ResourceConfig } from "../../config/types.js";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { CommandError, run, type RunResult } from "../../util/run.js";
-import type { ResourceDriver, ResourceState } from "../driver.js";
+import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
 import { findExecutable } from "../../util/which.js";
 
 const linkList = z.array(
@@ -99,7 +98,7 @@ export class IpAddress implements ResourceDriver {
   private resolved: string | undefined;
 
   constructor(
-    _rt: ServiceRuntime,
+    _ctx: DriverContext,
     readonly cfg: ResourceConfig,
     private readonly log: Logger,
   ) {

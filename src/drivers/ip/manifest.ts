@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { kw } from "../../config/keyword.js";
-import type { DriverManifest } from "../manifest.js";
+import type { DriverManifest } from "../driver.js";
 
 const netmask = z.string().refine(
   (s) => (/^\d{1,2}$/.test(s) && Number(s) <= 32) || /^(\d{1,3}\.){3}\d{1,3}$/.test(s),
@@ -20,4 +20,5 @@ export const ipManifest: DriverManifest = {
     { name: "arping", schema: kw.bool(), default: "true", text: "announce the address with arping -U when arping exists" },
   ],
   label: (v) => `${v.ipname ?? ""}@${v.ipdev ?? ""}`,
+  create: async (ctx, res, log) => new (await import("./ip.js")).IpAddress(ctx, res, log),
 };

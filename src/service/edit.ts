@@ -3,10 +3,10 @@
 // keyword's name and its aliases, in any case, are one keyword: get, set and
 // unset find it under whichever spelling the file uses.
 import { UsageError, ConfigError, type ConfigProblem, formatProblem } from "../util/errors.js";
-import { parseIni, serializeIni, setValue, unsetValue, removeSection, type IniDocument, type IniEntry, type SameKey } from "./ini.js";
+import { parseIni, serializeIni, setValue, unsetValue, removeSection, type IniDocument, type IniEntry, type SameKey } from "../config/ini.js";
 import { classifySection, parseServiceConfig, type ConfigContext, type ServiceConfig } from "./service-config.js";
-import { commonResourceKeywords, findKeyword, type KeywordDef } from "./keyword.js";
-import { defaultKeywords, subsetKeywords } from "../service/default-keywords.js";
+import { commonResourceKeywords, findKeyword, type KeywordDef } from "../config/keyword.js";
+import { defaultKeywords, subsetKeywords } from "./default-keywords.js";
 import { findManifest, manifestsOf } from "../drivers/registry.js";
 
 export interface KeywordEdit {

@@ -1,7 +1,7 @@
 // The configuration reference, generated from the keyword registry so that
 // the README cannot drift from the code (a test compares them).
-import { commonResourceKeywords, type KeywordDef } from "./keyword.js";
-import { defaultKeywords, subsetKeywords } from "../service/default-keywords.js";
+import { commonResourceKeywords, type KeywordDef } from "../config/keyword.js";
+import { defaultKeywords, subsetKeywords } from "./default-keywords.js";
 import { manifests } from "../drivers/registry.js";
 
 function table(defs: readonly KeywordDef[]): string {

@@ -3,79 +3,16 @@
 // Pure: no file system access here (see service/repository.ts).
 import path from "node:path";
 import type { ConfigProblem } from "../util/errors.js";
-import { commonResourceKeywords, findKeyword, suggest, type KeywordDef } from "./keyword.js";
-import { parseIni, type IniDocument, type IniSection } from "./ini.js";
-import { defaultKeywords, subsetKeywords } from "../service/default-keywords.js";
-import { isResourceGroup, START_ORDER, type ResourceGroup } from "../service/groups.js";
+import { commonResourceKeywords, findKeyword, suggest, type KeywordDef } from "../config/keyword.js";
+import { parseIni, type IniSection } from "../config/ini.js";
+import { defaultKeywords, subsetKeywords } from "./default-keywords.js";
+import { isResourceGroup, START_ORDER, type ResourceGroup } from "../config/groups.js";
 import { findManifest, manifestsOf } from "../drivers/registry.js";
-import type { DriverManifest } from "../drivers/manifest.js";
+import type { KeywordManifest as DriverManifest } from "../config/manifest.js";
+import { PRIVATE_DAEMON_KEYWORDS, type ConfigContext, type DefaultValues, type ResourceConfig, type ServiceConfig, type SubsetConfig } from "../config/types.js";
 
-export interface ResourceConfig {
-  rid: string;
-  group: ResourceGroup;
-  manifest: DriverManifest;
-  section: string;
-  line: number;
-  /** canonical keyword → value text, references expanded, defaults filled in */
-  text: Record<string, string>;
-  /** canonical keyword → typed value */
-  values: Record<string, unknown>;
-  subset: string | undefined;
-  tags: string[];
-  optional: boolean;
-  disabled: boolean;
-  standby: boolean;
-  monitored: boolean;
-}
-
-export interface SubsetConfig {
-  group: ResourceGroup;
-  name: string;
-  parallel: boolean;
-  section: string;
-  line: number;
-}
-
-/** The typed [DEFAULT] values (each produced by its keyword's schema, defaults applied). */
-export interface DefaultValues {
-  nodes?: string[];
-  autostart_node?: string[];
-  mode?: string;
-  service_type?: string;
-  app?: string;
-  docker_data_dir?: string;
-  docker_daemon_private?: boolean;
-  docker_daemon_args?: string;
-  docker_socket_group?: string;
-  docker_socket_mode?: number;
-  docker_bridge_cidr?: string;
-  rollback?: boolean;
-}
-
-export interface ServiceConfig {
-  name: string;
-  file: string;
-  doc: IniDocument;
-  defaults: { text: Record<string, string>; values: DefaultValues };
-  resources: ResourceConfig[];
-  subsets: SubsetConfig[];
-  problems: ConfigProblem[];
-}
-
-export interface ConfigContext {
-  nodename: string;
-  /** the service's state dir, for {var} */
-  varDir: string;
-  /** the config dir, for {etc} */
-  etcDir: string;
-}
-
-/** SPEC §4: the service has a private daemon when docker_daemon_private says so, else when docker_data_dir is set. */
-export function usesPrivateDaemon(values: DefaultValues): boolean {
-  return values.docker_daemon_private ?? values.docker_data_dir !== undefined;
-}
-
-export const PRIVATE_DAEMON_KEYWORDS = ["docker_data_dir", "docker_daemon_args", "docker_socket_group", "docker_socket_mode", "docker_bridge_cidr"] as const;
+export type { ConfigContext, DefaultValues, ResourceConfig, ServiceConfig, SubsetConfig } from "../config/types.js";
+export { PRIVATE_DAEMON_KEYWORDS, usesPrivateDaemon } from "../config/types.js";
 
 const RID_RE = /^([a-z]+)#([A-Za-z0-9_-]+)$/;
 const SUBSET_RE = /^subset#([a-z]+)(?:\.([a-z0-9]+))?:([A-Za-z0-9_.-]+)$/;

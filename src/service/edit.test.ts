@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { applyKeywordEdits, editConfigText, keywordEntry, type KeywordEdit } from "./edit.js";
-import { parseIni, serializeIni } from "./ini.js";
+import { parseIni, serializeIni } from "../config/ini.js";
 import { ConfigError } from "../util/errors.js";
 
 const ctx = { nodename: "node1", varDir: "/r/var/svc1", etcDir: "/r/etc" };

@@ -1,8 +1,8 @@
-import type { KeywordDef } from "../config/keyword.js";
-import type { ResourceGroup } from "../service/groups.js";
+import type { KeywordDef } from "./keyword.js";
+import type { ResourceGroup } from "./groups.js";
 
 /** What the config layer needs to know of a driver: its keywords, and how to name its resource in the status tree. */
-export interface DriverManifest {
+export interface KeywordManifest {
   group: ResourceGroup;
   /** value of the `type` keyword selecting this driver; "" for groups with one driver and no type keyword */
   type: string;

@@ -6,7 +6,7 @@ import { Logger } from "../util/log.js";
 import { formatProblem } from "../util/errors.js";
 import { isFrozen, readServiceConfig } from "../service/repository.js";
 import { ServiceRuntime, writeStatusCache } from "../service/runtime.js";
-import { summarize, type ServiceStatus } from "./status.js";
+import { summarize, type ServiceStatus } from "../status/status.js";
 
 /** A cache entry older than this is re-evaluated by svcmon. */
 export const CACHE_TTL_MS = 60_000;
@@ -23,10 +23,10 @@ export async function evaluateService(paths: Paths, name: string, log: Logger = 
       resources: [],
       log: cfg.problems.map((p) => ({ level: "error" as const, message: `invalid config: ${formatProblem(p)}` })),
     });
-    await writeStatusCache(paths, status);
+    await writeStatusCache(paths, status).catch(() => false); // a reader never fails for a cache it cannot write
     return status;
   }
-  return new ServiceRuntime(paths, cfg, log).evaluate();
+  return new ServiceRuntime(paths, cfg, log, process.env).refreshStatusCache();
 }
 
 export function readStatusCache(paths: Paths, name: string): { status: ServiceStatus; fresh: boolean } | undefined {
