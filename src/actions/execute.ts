@@ -6,8 +6,10 @@ import pLimit from "p-limit";
 import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { lockFile, type Paths } from "../util/paths.js";
-import { ensureStateDir, loadValidService } from "../service/repository.js";
-import { formatPlan, planAction, type Plan, type PlanAction, type Selection } from "../service/planner.js";
+import { ensureStateDir } from "../service/repository.js";
+import type { ServiceConfig } from "../config/types.js";
+import type { ServiceStatus } from "../status/status.js";
+import { planAction, type Plan, type PlanAction, type Selection } from "../service/planner.js";
 import { ServiceRuntime } from "../service/runtime.js";
 import { acquireLock } from "./lock.js";
 
@@ -17,7 +19,8 @@ export interface ActionOptions {
   disableRollback: boolean;
   waitMs: number;
   log: Logger;
-  out: (s: string) => void;
+  /** the environment the service acts in (DOCKER_HOST for the host's daemon) */
+  env: Readonly<Record<string, string | undefined>>;
   /** members of a parallel subset acting at once */
   concurrency?: number;
 }
@@ -98,46 +101,58 @@ export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollba
   return { ok: failed.length === 0, failed, rolledBack, rollbackFailed };
 }
 
-function summary(action: PlanAction, o: PlanOutcome): string {
+export function failureSummary(action: PlanAction, o: PlanOutcome): string {
   const parts = [`${action} failed: ${o.failed.map((f) => `${f.rid}: ${f.error}`).join("; ")}`];
   if (o.rolledBack.length) parts.push(`rolled back: ${o.rolledBack.join(", ")}`);
   if (o.rollbackFailed.length) parts.push(`rollback failed on: ${o.rollbackFailed.join(", ")}`);
   return parts.join("; ");
 }
 
-/** start / stop / restart of one service. Resolves false when the action failed (exit 1). */
-export async function runServiceAction(paths: Paths, name: string, action: PlanAction | "restart" | "provision", opts: ActionOptions): Promise<boolean> {
-  const cfg = loadValidService(paths, name);
+export type ServiceAction = PlanAction | "restart" | "provision";
+
+export interface ServiceActionOutcome extends PlanOutcome {
+  /** the plans, in order (restart: stop then start) */
+  plans: Plan[];
+  /** one line saying what failed and what was rolled back, when !ok */
+  error?: string;
+  /** the status evaluated after the action (not for a dry run) */
+  status?: ServiceStatus;
+}
+
+/** start / stop / restart / provision of one service, under its lock, the status cache written after. */
+export async function runServiceAction(paths: Paths, cfg: ServiceConfig, action: ServiceAction, opts: ActionOptions): Promise<ServiceActionOutcome> {
+  const name = cfg.name;
   const resources = cfg.resources.map((r) => ({ rid: r.rid, group: r.group, subset: r.subset, tags: r.tags, disabled: r.disabled, order: r.group === "fs" ? r.text.mnt : undefined }));
   // provision = a start that first creates what each resource needs (loop file, filesystem)
   const actions: PlanAction[] = action === "restart" ? ["stop", "start"] : action === "provision" ? ["start"] : [action];
   const plans = actions.map((a) => planAction(resources, cfg.subsets, a, opts.selection));
-  if (opts.dryRun) {
-    for (const p of plans) opts.out(formatPlan(name, p));
-    return true;
-  }
+  const outcome: ServiceActionOutcome = { ok: true, plans, failed: [], rolledBack: [], rollbackFailed: [] };
+  if (opts.dryRun) return outcome;
   ensureStateDir(paths, name);
   const lock = await acquireLock(lockFile(paths, name), { action, waitMs: opts.waitMs });
-  const rt = new ServiceRuntime(paths, cfg, opts.log);
+  const rt = new ServiceRuntime(paths, cfg, opts.log, opts.env);
   try {
     if (lock.tookOverFrom !== undefined) opts.log.warn(`took over the lock left by dead process ${lock.tookOverFrom}`);
     const rollback = !opts.disableRollback && cfg.defaults.values.rollback !== false;
     for (const plan of plans) {
-      const outcome = await executePlan(rt, plan, { rollback, concurrency: opts.concurrency, provision: action === "provision" });
-      if (!outcome.ok) {
-        opts.log.error(summary(plan.action, outcome));
-        return false;
+      const o = await executePlan(rt, plan, { rollback, concurrency: opts.concurrency, provision: action === "provision" });
+      if (!o.ok) {
+        Object.assign(outcome, o, { error: failureSummary(plan.action, o) });
+        opts.log.error(outcome.error!);
+        break;
       }
     }
-    return true;
   } catch (e) {
-    if (e instanceof ActionError) {
-      opts.log.error(e.message);
-      return false;
-    }
-    throw e;
+    if (!(e instanceof ActionError)) throw e;
+    Object.assign(outcome, { ok: false, error: e.message, failed: [{ rid: e.rid ?? name, error: e.message }] });
+    opts.log.error(e.message);
   } finally {
-    await rt.refreshStatusCache().catch((e: unknown) => opts.log.warn(`status cache not written: ${errorMessage(e)}`));
+    outcome.status = await rt.refreshStatusCache().catch((e: unknown) => {
+      opts.log.warn(`status not evaluated: ${errorMessage(e)}`);
+      return undefined;
+    });
+    rt.close();
     lock.release();
   }
+  return outcome;
 }

@@ -4,10 +4,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { SvcmgrError, UsageError, errorMessage, errorText } from "../util/errors.js";
-import { resolvePaths, type Paths } from "../util/paths.js";
+import { nodeName, resolvePaths, type Paths } from "../util/paths.js";
+import { humanSink } from "../util/log.js";
+import { ServiceManager } from "../core/manager.js";
 import { MULTI_WORD, normalizeArgv } from "./argv.js";
 import { suggest } from "../util/suggest.js";
-import { actionTable, type ActionSpec, type CliOptions } from "./actions.js";
+import { actionTable, useColor, type ActionSpec, type CliOptions } from "./actions.js";
 
 const VERSION = "0.1.0";
 
@@ -63,7 +65,8 @@ function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: {
   cmd.action(async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
     const opts = command.optsWithGlobals<CliOptions>();
-    out.code = await spec.run({ paths, opts, args: command.args, launcher: launcherPath() });
+    const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env, logSinks: [humanSink(process.stdout, { color: useColor(opts) })] });
+    out.code = await spec.run({ paths, manager, opts, args: command.args, launcher: launcherPath() });
   });
 }
 

@@ -11,8 +11,14 @@ import { summarize, type ServiceStatus } from "../status/status.js";
 /** A cache entry older than this is re-evaluated by svcmon. */
 export const CACHE_TTL_MS = 60_000;
 
-export async function evaluateService(paths: Paths, name: string, log: Logger = new Logger([], { svc: name })): Promise<ServiceStatus> {
-  const cfg = readServiceConfig(paths, name);
+export interface EvaluateOptions {
+  nodename?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  log?: Logger;
+}
+
+export async function evaluateService(paths: Paths, name: string, opts: EvaluateOptions = {}): Promise<ServiceStatus> {
+  const cfg = readServiceConfig(paths, name, opts.nodename);
   if (cfg.problems.length) {
     // An invalid config still shows up, as a warning naming the problems.
     const status = summarize({
@@ -26,7 +32,12 @@ export async function evaluateService(paths: Paths, name: string, log: Logger = 
     await writeStatusCache(paths, status).catch(() => false); // a reader never fails for a cache it cannot write
     return status;
   }
-  return new ServiceRuntime(paths, cfg, log, process.env).refreshStatusCache();
+  const rt = new ServiceRuntime(paths, cfg, opts.log ?? new Logger([], { svc: name }), opts.env ?? {});
+  try {
+    return await rt.refreshStatusCache();
+  } finally {
+    rt.close();
+  }
 }
 
 export function readStatusCache(paths: Paths, name: string): { status: ServiceStatus; fresh: boolean } | undefined {
@@ -45,7 +56,7 @@ export function readStatusCache(paths: Paths, name: string): { status: ServiceSt
 }
 
 /** Status of many services: the cache first, stale or missing entries evaluated in parallel. */
-export async function statusOfMany(paths: Paths, names: readonly string[], opts: { refresh: boolean; concurrency?: number }): Promise<Map<string, ServiceStatus>> {
+export async function statusOfMany(paths: Paths, names: readonly string[], opts: { refresh: boolean; concurrency?: number } & EvaluateOptions): Promise<Map<string, ServiceStatus>> {
   const out = new Map<string, ServiceStatus>();
   const stale: string[] = [];
   for (const n of names) {
@@ -54,6 +65,6 @@ export async function statusOfMany(paths: Paths, names: readonly string[], opts:
     else stale.push(n);
   }
   const limit = pLimit(opts.concurrency ?? 16);
-  await Promise.all(stale.map((n) => limit(async () => void out.set(n, await evaluateService(paths, n)))));
+  await Promise.all(stale.map((n) => limit(async () => void out.set(n, await evaluateService(paths, n, opts)))));
   return new Map(names.map((n) => [n, out.get(n)!]));
 }

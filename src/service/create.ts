@@ -13,11 +13,11 @@ export interface CreateResult {
   shortcut: string;
 }
 
-export function createService(paths: Paths, name: string, opts: { kw?: string[]; env?: string; launcher: string }): CreateResult {
+export function createService(paths: Paths, name: string, opts: { kw?: string[]; env?: string; launcher: string; nodename?: string }): CreateResult {
   checkServiceName(name);
   const file = configFile(paths, name);
   if (fs.existsSync(file)) throw new UsageError(`service ${name} already exists (${file})`);
-  const node = nodeName();
+  const node = opts.nodename ?? nodeName();
   const explicit: KeywordEdit[] = (opts.kw ?? []).map(parseKwAssignment);
   const implicit = [
     { key: "mode", value: "hosted" },
@@ -28,7 +28,7 @@ export function createService(paths: Paths, name: string, opts: { kw?: string[];
   const edits: KeywordEdit[] = [...implicit.map((i) => ({ section: "DEFAULT", key: i.key, value: i.value })), ...explicit];
   const text = serializeIni(applyKeywordEdits(parseIni(""), edits));
   // Validate before writing anything: a bad --kw or --env creates nothing.
-  const cfg = parseServiceConfig(name, file, text, configContext(paths, name));
+  const cfg = parseServiceConfig(name, file, text, configContext(paths, name, node));
   if (cfg.problems.length) throw new ConfigError(cfg.problems);
   writeConfigAtomic(paths, name, text);
   ensureStateDir(paths, name);

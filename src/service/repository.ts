@@ -9,11 +9,12 @@ import { removeStaleTemps } from "../util/atomic.js";
 
 export { checkServiceName, listServiceNames, resolveSelector } from "./names.js";
 
-export function configContext(paths: Paths, name: string) {
-  return { nodename: nodeName(), varDir: stateDir(paths, name), etcDir: paths.etc };
+/** What references in a config expand to. `nodename`: passed in by the manager; the environment's by default. */
+export function configContext(paths: Paths, name: string, nodename: string = nodeName()) {
+  return { nodename, varDir: stateDir(paths, name), etcDir: paths.etc };
 }
 
-export function readServiceConfig(paths: Paths, name: string): ServiceConfig {
+export function readServiceConfig(paths: Paths, name: string, nodename?: string): ServiceConfig {
   const file = configFile(paths, name);
   let text: string;
   try {
@@ -22,12 +23,12 @@ export function readServiceConfig(paths: Paths, name: string): ServiceConfig {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`no such service: ${name} (no ${file})`);
     throw e;
   }
-  return parseServiceConfig(name, file, text, configContext(paths, name));
+  return parseServiceConfig(name, file, text, configContext(paths, name, nodename));
 }
 
 /** The config, refusing an invalid one: an invalid config starts and stops nothing. */
-export function loadValidService(paths: Paths, name: string): ServiceConfig {
-  const cfg = readServiceConfig(paths, name);
+export function loadValidService(paths: Paths, name: string, nodename?: string): ServiceConfig {
+  const cfg = readServiceConfig(paths, name, nodename);
   if (cfg.problems.length) throw new ConfigError(cfg.problems);
   return cfg;
 }

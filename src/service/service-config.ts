@@ -9,7 +9,7 @@ import { defaultKeywords, subsetKeywords } from "./default-keywords.js";
 import { isResourceGroup, START_ORDER, type ResourceGroup } from "../config/groups.js";
 import { findManifest, manifestsOf } from "../drivers/registry.js";
 import type { KeywordManifest as DriverManifest } from "../config/manifest.js";
-import { PRIVATE_DAEMON_KEYWORDS, type ConfigContext, type DefaultValues, type ResourceConfig, type ServiceConfig, type SubsetConfig } from "../config/types.js";
+import { PRIVATE_DAEMON_KEYWORDS, type ConfigContext, type ResourceConfig, type ServiceConfig, type SubsetConfig } from "../config/types.js";
 
 export type { ConfigContext, DefaultValues, ResourceConfig, ServiceConfig, SubsetConfig } from "../config/types.js";
 export { PRIVATE_DAEMON_KEYWORDS, usesPrivateDaemon } from "../config/types.js";

@@ -1,9 +1,6 @@
 // The one logger: human lines on stdout in the tutorials' format
 // (`16:12:26 INFO    APP1.DEV.CONTAINER#1 message`) and JSON lines in the
-// service's log file (pino).
-import fs from "node:fs";
-import path from "node:path";
-import { pino, type Logger as PinoLogger } from "pino";
+// service's log file (pino, in log-file.ts: loaded only by what writes a log).
 
 export type Level = "debug" | "info" | "warn" | "error";
 
@@ -47,31 +44,6 @@ export function humanSink(stream: NodeJS.WritableStream = process.stdout, opts: 
     write(rec) {
       if (order.indexOf(rec.level) < min) return;
       stream.write(formatHuman(rec, opts.color) + "\n");
-    },
-  };
-}
-
-/**
- * JSON lines, one per record, in the service's log file (synchronous so a
- * crash loses nothing). The file is created on the first record, so that a
- * command refused before it acts leaves nothing behind.
- */
-export function fileSink(file: string): LogSink {
-  let dest: ReturnType<typeof pino.destination> | undefined;
-  let p: PinoLogger | undefined;
-  const open = (): PinoLogger => {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-    const fd = fs.openSync(file, "a", 0o640);
-    dest = pino.destination({ fd, sync: true });
-    return pino({ level: "debug", base: null, timestamp: pino.stdTimeFunctions.isoTime }, dest);
-  };
-  return {
-    write(rec) {
-      p ??= open();
-      p[rec.level]({ svc: rec.svc, rid: rec.rid }, rec.msg);
-    },
-    close() {
-      dest?.flushSync();
     },
   };
 }

@@ -76,7 +76,7 @@ export class DockerContainer implements ResourceDriver {
     return Math.ceil((this.cfg.values.stop_timeout as number) / 1000);
   }
 
-  private async daemon(): Promise<ServiceDaemon> {
+  private daemon(): ServiceDaemon {
     return serviceDocker(this.ctx).daemon;
   }
 
@@ -103,7 +103,7 @@ export class DockerContainer implements ResourceDriver {
   }
 
   async status(): Promise<ResourceState> {
-    const daemon = await this.daemon();
+    const daemon = this.daemon();
     if (!(await daemon.isRunning())) return { status: "down", log: [{ level: "info", message: "docker daemon is not running" }] };
     const docker = daemon.client();
     const info = await this.inspect(docker);
@@ -283,7 +283,7 @@ export class DockerContainer implements ResourceDriver {
   }
 
   async stop(): Promise<boolean> {
-    const daemon = await this.daemon();
+    const daemon = this.daemon();
     if (!(await daemon.isRunning())) {
       this.log.info("docker daemon is not running: container already down");
       await serviceDocker(this.ctx).stopIfIdle(false, this.log);

@@ -1,0 +1,123 @@
+// The commands that act on services: start/stop/restart and their per-group
+// forms, provision, boot, freeze/thaw, delete, docker, logs.
+import { spawn } from "node:child_process";
+import os from "node:os";
+import { UsageError } from "../../util/errors.js";
+import type { ResourceGroup } from "../../config/groups.js";
+import { count, forEachService, isMass, list, reportResult, selectServices, selection, useColor, waitMs, type ActionSpec } from "../options.js";
+
+function resourceAction(name: string, summary: string, group?: ResourceGroup): ActionSpec {
+  const action = name.startsWith("start") ? "start" : name.startsWith("stop") ? "stop" : (name as "restart" | "boot" | "provision");
+  return {
+    name,
+    summary,
+    configure: (cmd) =>
+      cmd
+        .option("--rid <rids>", "resource ids or driver groups, comma separated (container#1,ip)")
+        .option("--tags <tags>", "resources with these tags (t1,t2 = or; t1+t2 = and)")
+        .option("--subsets <subsets>", "resources of these subsets")
+        .option("--dry-run", "print the plan without acting")
+        .option("--disable-rollback", "leave what was started up when a start fails")
+        .option("--force", "act even on frozen services"),
+    async run(input) {
+      const { manager, opts } = input;
+      waitMs(opts);
+      const sel = selection(opts, group);
+      const names = action === "boot" ? await manager.bootSelection(opts.service) : await selectServices(input, true);
+      const dryRun = opts.dryRun === true;
+      let code = 0;
+      await manager.actMany(
+        names,
+        action === "boot" ? "start" : action,
+        {
+          selection: sel,
+          dryRun,
+          disableRollback: opts.disableRollback === true,
+          waitMs: waitMs(opts),
+          force: opts.force === true,
+          mass: isMass(opts),
+          parallel: opts.parallel ? Math.max(2, os.availableParallelism() * 2) : 1,
+        },
+        (r) => (code = Math.max(code, reportResult(r, dryRun))),
+      );
+      return code;
+    },
+  };
+}
+
+export const serviceActions: ActionSpec[] = [
+  resourceAction("start", "start the service's resources in order: ip, disk, fs, container, app", undefined),
+  resourceAction("stop", "stop the service's resources in the reverse order", undefined),
+  resourceAction("restart", "stop, then start", undefined),
+  ...(["ip", "disk", "fs", "container", "app"] as const).flatMap((g) => [
+    resourceAction(`start${g}`, `start the ${g} resources only (= start --rid ${g})`, g),
+    resourceAction(`stop${g}`, `stop the ${g} resources only (= stop --rid ${g})`, g),
+  ]),
+  resourceAction("provision", "create what the resources need (loop disk files, filesystems) and start them", undefined),
+  resourceAction("boot", "on node boot: start every service whose autostart_node is this node", undefined),
+  {
+    name: "delete",
+    summary: "remove the service (refused while a resource is up, unless --force); with --rid, remove those sections",
+    configure: (cmd) => cmd.option("--rid <rids>", "sections to remove instead of the whole service").option("--force", "delete even if resources are up"),
+    async run(input) {
+      const names = await selectServices(input, true);
+      const { manager, opts } = input;
+      return forEachService(names, async (n) => {
+        const rids = list(opts.rid);
+        if (rids?.length) {
+          await manager.removeSections(n, rids, waitMs(opts));
+          process.stdout.write(`${n}: removed ${rids.join(", ")}\n`);
+          return 0;
+        }
+        await manager.delete(n, { force: opts.force === true, waitMs: waitMs(opts) });
+        process.stdout.write(`${n}: deleted\n`);
+        return 0;
+      });
+    },
+  },
+  {
+    name: "freeze",
+    summary: "skip the service in mass actions and automatic restarts",
+    async run(input) {
+      for (const n of await selectServices(input, true)) process.stdout.write(`${n}: ${(await input.manager.setFrozen(n, true)) ? "frozen" : "already frozen"}\n`);
+      return 0;
+    },
+  },
+  {
+    name: "thaw",
+    summary: "undo freeze",
+    async run(input) {
+      for (const n of await selectServices(input, true)) process.stdout.write(`${n}: ${(await input.manager.setFrozen(n, false)) ? "thawed" : "not frozen"}\n`);
+      return 0;
+    },
+  },
+  {
+    name: "logs",
+    summary: "show the service's log (--follow to keep reading)",
+    configure: (cmd) => cmd.option("--follow", "keep printing new lines").option("--lines <n>", "last lines only").option("--debug", "also the debug lines (status probes)"),
+    async run(input) {
+      const names = await selectServices(input, false);
+      const { printLogs } = await import("../logs.js");
+      const { opts } = input;
+      return printLogs(input.paths, names, { follow: opts.follow === true, lines: opts.lines === undefined ? undefined : count("--lines", opts.lines), color: useColor(opts), debug: opts.debug === true });
+    },
+  },
+  {
+    name: "docker",
+    summary: "run the docker CLI against the service's private daemon (started first if needed)",
+    configure: (cmd) => cmd.argument("[args...]", "docker arguments").passThroughOptions().allowUnknownOption().helpOption(false),
+    async run({ manager, opts, args }) {
+      const names = opts.service ? await manager.select({ selector: opts.service, stateChanging: false }) : [];
+      if (names.length !== 1) throw new UsageError("docker needs exactly one service: svcmgr -s NAME docker ARGS...");
+      const cmd = await manager.dockerCommand(names[0]!, args);
+      const child = spawn(cmd.file, cmd.args, { stdio: "inherit", env: cmd.env });
+      return new Promise((resolve) => {
+        child.on("error", (e) => {
+          process.stderr.write(`docker: ${e.message}\n`);
+          resolve(127);
+        });
+        child.on("exit", (code, sig) => resolve(code ?? (sig ? 128 + 1 : 1)));
+      });
+    },
+  },
+];

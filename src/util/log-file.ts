@@ -1,0 +1,36 @@
+// The service's log file: JSON lines written by pino.
+import fs from "node:fs";
+import path from "node:path";
+import { pino, type Logger as PinoLogger } from "pino";
+import type { LogSink } from "./log.js";
+import { ActionError, errorMessage } from "./errors.js";
+
+/**
+ * JSON lines, one per record, in the service's log file (synchronous so a
+ * crash loses nothing). The file is created on the first record, so that a
+ * command refused before it acts leaves nothing behind.
+ */
+export function fileSink(file: string): LogSink {
+  let dest: ReturnType<typeof pino.destination> | undefined;
+  let p: PinoLogger | undefined;
+  const open = (): PinoLogger => {
+    let fd: number;
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
+      fd = fs.openSync(file, "a", 0o640);
+    } catch (e) {
+      throw new ActionError(`cannot write the log ${file}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
+    }
+    dest = pino.destination({ fd, sync: true });
+    return pino({ level: "debug", base: null, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+  };
+  return {
+    write(rec) {
+      p ??= open();
+      p[rec.level]({ svc: rec.svc, rid: rec.rid }, rec.msg);
+    },
+    close() {
+      dest?.flushSync();
+    },
+  };
+}
