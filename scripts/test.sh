@@ -7,8 +7,8 @@ bash scripts/setup.sh || exit 1
 
 echo "typecheck: tests, scripts and benchmarks too"
 npx tsc -p tsconfig.eslint.json --noEmit || { echo "0 passed, 1 failed"; exit 1; }
-echo "lint: eslint (type-aware)"
-npx eslint . || { echo "0 passed, 1 failed"; exit 1; }
+echo "lint: eslint (type-aware), then the import rules (dependency-cruiser: layers, no cycles)"
+npm run -s lint || { echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p .test-out
 mapfile -t files < <(find src test -name '*.test.ts' 2>/dev/null | sort)
