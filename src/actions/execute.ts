@@ -12,6 +12,7 @@ import type { ServiceStatus } from "../status/status.js";
 import { planAction, type Plan, type PlanAction, type Selection } from "../service/planner.js";
 import { ServiceRuntime } from "../service/runtime.js";
 import { acquireLock } from "./lock.js";
+import type { ResourceDriver } from "../drivers/driver.js";
 
 export interface ActionOptions {
   selection: Selection;
@@ -37,8 +38,15 @@ export interface PlanOutcome {
   rollbackFailed: string[];
 }
 
-/** Run a plan on a runtime. Exported for tests that drive a runtime directly. */
-export async function executePlan(rt: ServiceRuntime, plan: Plan, opts: { rollback: boolean; concurrency?: number; provision?: boolean }): Promise<PlanOutcome> {
+/** What the executor needs of a service: its drivers, its logger, and the hook that undoes what its drivers share. ServiceRuntime is one. */
+export interface PlanTarget {
+  readonly log: Logger;
+  drivers(): Promise<Map<string, ResourceDriver>>;
+  afterRollback(): Promise<void>;
+}
+
+/** Run a plan on a service. */
+export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: boolean; concurrency?: number; provision?: boolean }): Promise<PlanOutcome> {
   const undo: UndoStep[] = [];
   const failed: PlanOutcome["failed"] = [];
   const limit = pLimit(opts.concurrency ?? 8);
