@@ -125,6 +125,17 @@ describe("effectiveStatus", () => {
     assert.equal(effectiveStatus({ status: "stdby down", disabled: false, log: [warn("x")] }), "stdby down");
   });
 
+  test("a standby resource is stdby up or stdby down, and stays so when summarized again", () => {
+    for (const [from, to] of [["up", "stdby up"], ["down", "stdby down"], ["warn", "warn"], ["n/a", "n/a"], ["undef", "undef"], ["stdby up", "stdby up"]] as [Status, Status][]) {
+      assert.equal(effectiveStatus({ status: from, disabled: false, standby: true, log: [] }), to, from);
+      assert.equal(effectiveStatus({ status: to, disabled: false, standby: true, log: [] }), to, `${from} again`);
+    }
+    assert.equal(effectiveStatus({ status: "up", disabled: false, standby: false, log: [] }), "up");
+    assert.equal(effectiveStatus({ status: "up", disabled: false, standby: true, log: [warn("x")] }), "warn");
+    assert.equal(effectiveStatus({ status: "down", disabled: false, standby: true, log: [warn("x")] }), "stdby down");
+    assert.equal(effectiveStatus({ status: "up", disabled: true, standby: true, log: [] }), "n/a");
+  });
+
   test("a disabled resource is n/a", () => {
     assert.equal(effectiveStatus({ status: "down", disabled: true, log: [warn("x")] }), "n/a");
   });
@@ -251,18 +262,33 @@ describe("summarize", () => {
   test("standby: a stopped service with a standby resource up reads stdby up", () => {
     const s = summarize({
       ...base,
-      resources: [res("container#1", "down"), res("container#2", "stdby up", { standby: true })],
+      resources: [res("container#1", "down"), res("container#2", "up", { standby: true })],
     });
+    assert.deepEqual(
+      s.resources.map((r) => r.status),
+      ["down", "stdby up"],
+    );
+    assert.equal(s.groups.container, "stdby up");
     assert.equal(s.avail, "stdby up");
     assert.equal(s.overall, "stdby up");
   });
 
-  test("standby: on a running service a standby-only group is promoted to up", () => {
+  test("standby: on a running service avail is up, a standby-only group stays stdby up (OpenSVC b2.1)", () => {
     const s = summarize({
       ...base,
-      resources: [res("container#1", "up"), res("disk#1", "stdby up", { standby: true })],
+      resources: [res("container#1", "up"), res("disk#1", "up", { standby: true })],
     });
     assert.equal(s.avail, "up");
-    assert.equal(s.groups.disk, "up");
+    assert.equal(s.overall, "up");
+    assert.equal(s.groups.disk, "stdby up");
+  });
+
+  test("standby: down + stdby up with an up optional resource is warn, not OpenSVC's up", () => {
+    const s = summarize({
+      ...base,
+      resources: [res("container#1", "down"), res("container#2", "up", { standby: true }), res("ip#1", "up", { optional: true })],
+    });
+    assert.equal(s.avail, "stdby up");
+    assert.equal(s.overall, "warn");
   });
 });

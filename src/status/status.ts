@@ -99,21 +99,37 @@ export function hasWarning(log: readonly StatusLogEntry[]): boolean {
 }
 
 /**
- * The state a resource contributes. Disabled resources are n/a (OpenSVC shows
- * them so). A warn/error log entry makes the resource warn — except when it is
- * already down: there the message explains the down, which must stay down (the
- * tutorial's `down` + "# can not find container id" keeps avail `down`).
+ * A standby resource's state, as OpenSVC's Resource.status_stdby makes it:
+ * up -> "stdby up", down -> "stdby down", anything else unchanged. The one
+ * place where the drivers' up/down become standby states.
  */
-export function effectiveStatus(r: { status: Status; disabled: boolean; log: readonly StatusLogEntry[] }): Status {
+export function standbyStatus(status: Status, standby: boolean): Status {
+  if (!standby) return status;
+  if (status === "up") return "stdby up";
+  if (status === "down") return "stdby down";
+  return status;
+}
+
+/**
+ * The state a resource contributes, from its driver's answer. Disabled
+ * resources are n/a (OpenSVC shows them so); a standby one is "stdby up" or
+ * "stdby down". A warn/error log entry makes the resource warn — except when it
+ * is down: there the message explains the down, which must stay down (the
+ * tutorial's `down` + "# can not find container id" keeps avail `down`).
+ * Idempotent, so that an already summarized resource can go through it again.
+ */
+export function effectiveStatus(r: { status: Status; disabled: boolean; standby?: boolean; log: readonly StatusLogEntry[] }): Status {
   if (r.disabled) return "n/a";
-  if (r.status !== "down" && r.status !== "stdby down" && hasWarning(r.log)) return "warn";
-  return r.status;
+  const status = standbyStatus(r.status, r.standby === true);
+  if (status !== "down" && status !== "stdby down" && hasWarning(r.log)) return "warn";
+  return status;
 }
 
 export interface AggregateInput {
   status: Status;
   optional: boolean;
   disabled: boolean;
+  standby?: boolean;
   log: readonly StatusLogEntry[];
 }
 
@@ -139,25 +155,28 @@ export interface SummarizeInput {
 }
 
 /**
- * Summarize a service. Resources come back with their effective status (what
- * the tree shows and the groups fold). Groups include optional resources;
- * overall = avail + optional resources + sync + hb + service log, as in OpenSVC.
+ * Summarize a service. Resources come in with their driver's answer and come
+ * back with their effective status (what the tree shows and the groups fold).
+ * As OpenSVC b2.1's Svc.group_status: a group folds all its resources, optional
+ * or not; avail folds the resources that are not optional; a "stdby up" group
+ * stays "stdby up" (b2.1 promotes avail and the optional sum to up on a running
+ * service, not the groups — which changes no printed avail nor overall).
+ * overall is every resource (avail's and the optional ones) + sync + hb + the
+ * service log. One departure: OpenSVC folds avail and the optional sum to their
+ * printed states before it adds them up for overall, and so forgets that a
+ * "stdby up" met a down resource: down + stdby up with an up resource next to
+ * it (optional on the other side) reads "up" there. svcmgr folds overall from
+ * the resources themselves, and says "warn".
  */
 export function summarize(input: SummarizeInput): ServiceStatus {
   const resources = input.resources.map((r) => ({ ...r, status: effectiveStatus(r) }));
   const avail = aggregate(resources);
   const groups = {} as Record<ResourceGroup, Status>;
-  for (const g of START_ORDER) {
-    const s = mergeAll(resources.filter((r) => r.group === g).map((r) => r.status));
-    // OpenSVC promotes a standby-only group to up once the service is up:
-    // on a running service, standby resources being up is simply up.
-    groups[g] = avail === "up" && s === "stdby up" ? "up" : s;
-  }
-  const optional = mergeAll(resources.filter((r) => r.optional).map((r) => r.status));
+  for (const g of START_ORDER) groups[g] = mergeAll(resources.filter((r) => r.group === g).map((r) => r.status));
   const sync: Status = "n/a";
   const hb: Status = "n/a";
   const log = [...(input.log ?? [])];
-  const overall = mergeAll([avail, optional, sync, hb, hasWarning(log) ? "warn" : "n/a"]);
+  const overall = mergeAll([...resources.map((r) => r.status), sync, hb, hasWarning(log) ? "warn" : "n/a"]);
   return {
     name: input.name,
     serviceType: input.serviceType,
