@@ -7,6 +7,7 @@ import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { lockFile, type Paths } from "../util/paths.js";
 import { ensureStateDir } from "../service/repository.js";
+import { recordIntent } from "../service/intent.js";
 import type { ServiceConfig } from "../config/types.js";
 import type { ServiceStatus } from "../status/status.js";
 import { planAction, type Plan, type PlanAction, type Selection } from "../service/planner.js";
@@ -24,6 +25,10 @@ export interface ActionOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** members of a parallel subset acting at once */
   concurrency?: number;
+  /** record the intended state (SPEC §9): an operator's action does, the agent's repairs do not */
+  recordIntent?: boolean;
+  /** checked under the lock before acting (the agent's repair: is it still wanted?); false skips the action */
+  stillWanted?: () => Promise<boolean>;
 }
 
 interface UndoStep {
@@ -125,7 +130,11 @@ export interface ServiceActionOutcome extends PlanOutcome {
   error?: string;
   /** the status evaluated after the action (not for a dry run) */
   status?: ServiceStatus;
+  /** set when stillWanted said no: nothing was done */
+  skipped?: "not wanted";
 }
+
+const planRids = (plans: Plan[], action: PlanAction): string[] => plans.filter((p) => p.action === action).flatMap((p) => p.stages.flatMap((s) => s.rids));
 
 /** start / stop / restart / provision of one service, under its lock, the status cache written after. */
 export async function runServiceAction(paths: Paths, cfg: ServiceConfig, action: ServiceAction, opts: ActionOptions): Promise<ServiceActionOutcome> {
@@ -141,12 +150,21 @@ export async function runServiceAction(paths: Paths, cfg: ServiceConfig, action:
   const rt = new ServiceRuntime(paths, cfg, opts.log, opts.env);
   try {
     if (lock.tookOverFrom !== undefined) opts.log.warn(`took over the lock left by dead process ${lock.tookOverFrom}`);
+    if (opts.stillWanted && !(await opts.stillWanted())) {
+      outcome.skipped = "not wanted";
+      return outcome;
+    }
+    const final = plans[plans.length - 1]!.action;
+    // recorded before acting, under the lock: the agent never sees a stop's containers down with "up" still asked
+    if (opts.recordIntent) recordIntent(paths, name, planRids(plans, final), final === "start" ? "up" : "down");
     const rollback = !opts.disableRollback && cfg.defaults.values.rollback !== false;
     for (const plan of plans) {
       const o = await executePlan(rt, plan, { rollback, concurrency: opts.concurrency, provision: action === "provision" });
       if (!o.ok) {
         Object.assign(outcome, o, { error: failureSummary(plan.action, o) });
         opts.log.error(outcome.error!);
+        // a start that failed and was rolled back leaves its resources down on purpose: the agent must not fight the rollback
+        if (opts.recordIntent && plan.action === "start" && rollback) recordIntent(paths, name, [...o.rolledBack, ...o.failed.map((f) => f.rid)], "down");
         break;
       }
     }

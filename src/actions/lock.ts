@@ -139,3 +139,10 @@ export async function acquireLock(file: string, opts: { action: string; waitMs: 
     await sleep(opts.pollMs ?? 50);
   }
 }
+
+/** The live holder of a lock file, if any (a dead owner's or unreadable file is no holder). */
+export function lockHolder(file: string): { pid: number; action: string; since: string } | undefined {
+  const owner = readOwner(file);
+  if (owner === undefined || owner === "unreadable" || !isAlive(owner)) return undefined;
+  return { pid: owner.pid, action: owner.action, since: owner.since };
+}

@@ -2,8 +2,9 @@
 import type { ActionSpec } from "./options.js";
 import { configActions } from "./commands/config-actions.js";
 import { serviceActions } from "./commands/service-actions.js";
+import { daemonActions } from "./commands/daemon-actions.js";
 
 export type { ActionInput, ActionSpec, CliOptions } from "./options.js";
 export { useColor, count } from "./options.js";
 
-export const actionTable: ActionSpec[] = [...configActions, ...serviceActions];
+export const actionTable: ActionSpec[] = [...configActions, ...serviceActions, ...daemonActions];

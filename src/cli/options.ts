@@ -94,11 +94,11 @@ export const isMass = (opts: CliOptions): boolean => opts.service === undefined 
 
 /** Print one service's action result as the CLI always has; its exit code. */
 export function reportResult(r: ActResult, dryRun: boolean): number {
-  if (r.skipped === "frozen") {
+  if (r.kind === "frozen") {
     process.stdout.write(`${r.service}: frozen, skipped (thaw it or use --force)\n`);
     return 0;
   }
-  if ("thrown" in r) {
+  if (r.kind === "error") {
     process.stderr.write(errorText(r.thrown, r.service));
     return r.thrown.exitCode;
   }

@@ -89,7 +89,9 @@ export const commonResourceKeywords: KeywordDef[] = [
   { name: "optional", schema: kw.bool(), default: "false", text: "a failure of this resource does not fail the action nor make the service down" },
   { name: "disable", schema: kw.bool(), default: "false", text: "ignore this resource in actions and status" },
   { name: "standby", schema: kw.bool(), default: "false", text: "keep this resource up even when the service is stopped" },
-  { name: "monitor", schema: kw.bool(), default: "false", text: "the resource is monitored (shown as the M flag)" },
+  { name: "monitor", schema: kw.bool(), default: "false", text: "the resource is monitored (the M flag): once its restarts are used up, the agent runs the service's monitor_action" },
+  { name: "restart", schema: kw.int(0), default: "0", text: "how many times the agent restarts the resource when it fails (given back after 60 s up)" },
+  { name: "restart_delay", schema: kw.duration(), default: "500ms", text: "the agent's first wait before a restart, doubled after each one, at most 60 s" },
 ];
 
 // moved to util/suggest.ts (no zod): the CLI suggests action names before any config is read

@@ -45,6 +45,9 @@ export interface DefaultValues {
   docker_socket_mode?: number;
   docker_bridge_cidr?: string;
   rollback?: boolean;
+  /** ms */
+  monitor_interval?: number;
+  monitor_action?: "none" | "freezestop";
 }
 
 export interface ServiceConfig {

@@ -47,12 +47,14 @@ export interface ActOptions {
   /** part of a mass action (no -s, or a glob): frozen services are skipped */
   mass?: boolean;
   concurrency?: number;
+  /** the agent's repairs: intent left as the operator set it, and the action skipped if no longer wanted */
+  repair?: { stillWanted: () => Promise<boolean>; lines: { rid: string; msg: string }[] };
 }
 
 export type ActResult =
-  | ({ service: string; action: ServiceAction; skipped?: undefined } & ServiceActionOutcome)
-  | { service: string; action: ServiceAction; skipped: "frozen" }
-  | { service: string; action: ServiceAction; skipped?: undefined; ok: false; thrown: SvcmgrError };
+  | ({ service: string; action: ServiceAction; kind: "done" } & ServiceActionOutcome)
+  | { service: string; action: ServiceAction; kind: "frozen"; ok: true }
+  | { service: string; action: ServiceAction; kind: "error"; ok: false; thrown: SvcmgrError };
 
 export interface SelectOptions {
   /** names and globs, comma separated */
@@ -240,11 +242,12 @@ export class ServiceManager {
   /** start / stop / restart / provision / boot's start of one service. Never throws for an expected failure: the result says it. */
   async act(name: string, action: ServiceAction, opts: ActOptions): Promise<ActResult> {
     try {
-      if (opts.mass && !opts.force && (await this.isFrozen(name))) return { service: name, action, skipped: "frozen" };
+      if (opts.mass && !opts.force && (await this.isFrozen(name))) return { service: name, action, kind: "frozen", ok: true };
       const cfg = await this.loadValid(name);
       const { runServiceAction } = await import("../actions/execute.js");
       const log = await this.serviceLogger(name);
       if (!opts.dryRun) this.emit({ type: "action", phase: "begin", service: name, action, selection: opts.selection });
+      for (const l of opts.repair?.lines ?? []) log.child({ rid: l.rid }).info(l.msg);
       try {
         const outcome = await runServiceAction(this.paths, cfg, action, {
           selection: opts.selection,
@@ -254,17 +257,19 @@ export class ServiceManager {
           log,
           env: this.env,
           concurrency: opts.concurrency,
+          recordIntent: !opts.repair,
+          stillWanted: opts.repair?.stillWanted,
         });
         if (!opts.dryRun) {
           this.emit({ type: "action", phase: "end", service: name, action, ok: outcome.ok, error: outcome.error, rolledBack: outcome.rolledBack });
           if (outcome.status) this.noteStatus(outcome.status);
         }
-        return { service: name, action, ...outcome };
+        return { service: name, action, kind: "done", ...outcome };
       } finally {
         log.close();
       }
     } catch (e) {
-      if (e instanceof SvcmgrError) return { service: name, action, ok: false, thrown: e };
+      if (e instanceof SvcmgrError) return { service: name, action, kind: "error", ok: false, thrown: e };
       throw e;
     }
   }
@@ -312,8 +317,8 @@ export class ServiceManager {
     return out;
   }
 
-  /** Remember a service's status and emit what changed since the last one seen. */
-  private noteStatus(st: ServiceStatus): void {
+  /** Remember a service's status and emit what changed since the last one seen (the agent's evaluations come in here too). */
+  noteStatus(st: ServiceStatus): void {
     const prev = this.lastStatus.get(st.name);
     this.lastStatus.set(st.name, st);
     if (!prev) return;

@@ -23,6 +23,23 @@ export const defaultKeywords: KeywordDef[] = [
   { name: "docker_socket_mode", schema: kw.mode(), default: "0660", text: "mode of the private docker socket" },
   { name: "docker_bridge_cidr", schema: kw.cidr(), text: "subnet of the service's own bridge (default: a /24 of 172.30.0.0/16 that no host interface and no other service of any root uses, kept in the state dir and claimed in /run/svcmgr/subnets)" },
   { name: "rollback", schema: kw.bool(), default: "true", text: "roll back a failed start" },
+  {
+    name: "monitor_interval",
+    schema: kw.duration().pipe(z.number().min(1000, "at least 1s")),
+    default: "10s",
+    text: "how often the agent evaluates the resources no event stream reports on (ip, disk, fs, app)",
+  },
+  {
+    name: "monitor_action",
+    schema: z.string().transform((s, ctx) => {
+      const v = s.trim();
+      if (v === "none" || v === "freezestop") return v;
+      ctx.addIssue({ code: "custom", message: v === "switch" ? `"switch" needs a cluster (a [cluster] section in node.conf)` : `"${s}" is not one of none, freezestop` });
+      return z.NEVER;
+    }),
+    default: "none",
+    text: "what the agent does, once, when a resource with monitor = true has used up its restarts: none, or freezestop (freeze the service, then stop it)",
+  },
 ];
 
 export const subsetKeywords: KeywordDef[] = [

@@ -10,7 +10,7 @@ import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { stateDir, statusCacheFile, type Paths } from "../util/paths.js";
 import { ensureStateDir, isFrozen } from "./repository.js";
-import { summarize, type ResourceStatus, type ServiceStatus } from "../status/status.js";
+import { summarize, type ResourceStatus, type ServiceStatus, type StatusLogEntry } from "../status/status.js";
 import { writeFileAtomic } from "../util/atomic.js";
 
 export class ServiceRuntime implements DriverContext {
@@ -80,47 +80,59 @@ export class ServiceRuntime implements DriverContext {
     return out;
   }
 
-  /** Evaluate every resource (in parallel) and summarize. */
-  async evaluate(): Promise<ServiceStatus> {
+  /** Evaluate these resources (every one by default), in parallel. */
+  async evaluateResources(rids?: ReadonlySet<string>): Promise<ResourceStatus[]> {
     const drivers = await this.drivers();
     const limit = pLimit(16);
-    const resources = await Promise.all(
-      this.config.resources.map((r) =>
-        limit(async (): Promise<ResourceStatus> => {
-          let st: ResourceState;
-          if (r.disabled) st = { status: "n/a", log: [] };
-          else {
-            try {
-              st = await drivers.get(r.rid)!.status();
-            } catch (e) {
-              // an observation that failed is "cannot tell", never "down"
-              st = { status: "undef", log: [{ level: "error", message: errorMessage(e) }] };
+    return Promise.all(
+      this.config.resources
+        .filter((r) => !rids || rids.has(r.rid))
+        .map((r) =>
+          limit(async (): Promise<ResourceStatus> => {
+            let st: ResourceState;
+            if (r.disabled) st = { status: "n/a", log: [] };
+            else {
+              try {
+                st = await drivers.get(r.rid)!.status();
+              } catch (e) {
+                // an observation that failed is "cannot tell", never "down"
+                st = { status: "undef", log: [{ level: "error", message: errorMessage(e) }] };
+              }
             }
-          }
-          return {
-            rid: r.rid,
-            group: r.group,
-            status: st.status,
-            label: st.label ?? r.manifest.label(r.text),
-            log: st.log,
-            optional: r.optional,
-            disabled: r.disabled,
-            monitored: r.monitored,
-            encap: false,
-            standby: r.standby,
-            subset: r.subset,
-            tags: r.tags,
-          };
-        }),
-      ),
+            return {
+              rid: r.rid,
+              group: r.group,
+              status: st.status,
+              label: st.label ?? r.manifest.label(r.text),
+              log: st.log,
+              optional: r.optional,
+              disabled: r.disabled,
+              monitored: r.monitored,
+              encap: false,
+              standby: r.standby,
+              subset: r.subset,
+              tags: r.tags,
+            };
+          }),
+        ),
     );
+  }
+
+  /** The service's status from its resources' (in config order), with service-level messages. */
+  summarize(resources: ResourceStatus[], log: StatusLogEntry[] = []): ServiceStatus {
     return summarize({
       name: this.service,
       serviceType: this.config.defaults.values.service_type ?? "TST",
       mode: this.config.defaults.values.mode ?? "hosted",
       frozen: isFrozen(this.paths, this.service),
       resources,
+      log,
     });
+  }
+
+  /** Evaluate every resource and summarize. */
+  async evaluate(): Promise<ServiceStatus> {
+    return this.summarize(await this.evaluateResources());
   }
 
   /** Evaluate and write the status cache (skipped, with a debug line, when the state dir is not writable). */

@@ -18,6 +18,19 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o640):
   removeStaleTemps(file);
 }
 
+/** The same, synchronously (small state files written under a lock). */
+export function writeFileAtomicSync(file: string, data: string, mode = 0o640): void {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
+  try {
+    fs.writeFileSync(tmp, data, { mode });
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  removeStaleTemps(file);
+}
+
 /**
  * The temp files (`<file>.<pid>[.<x>].tmp`) of writers killed between their
  * write and their rename: removed once that pid is gone, so crashes leave no

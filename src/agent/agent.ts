@@ -1,0 +1,177 @@
+// The node agent (SPEC §9): one process per root that keeps every service in
+// the state its operators asked for. It holds one ServiceManager (the same API
+// the CLI uses), one ServiceMonitor per service, the boot of the node, and the
+// API socket. Everything it starts (dockerds, containers) is detached from it:
+// stopping or killing the agent stops nothing.
+import fs from "node:fs";
+import path from "node:path";
+import pLimit from "p-limit";
+import { ServiceManager } from "../core/manager.js";
+import { acquireLock, type HeldLock } from "../actions/lock.js";
+import { ActionError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import type { Paths } from "../util/paths.js";
+import { lockHolder } from "../actions/lock.js";
+import { ServiceMonitor, type AgentEvent } from "./monitor.js";
+import { agentDir, agentPidFile, apiSocket, bootIdRecord } from "./files.js";
+import { startApi, type ApiServer } from "./api.js";
+
+export interface AgentOptions {
+  paths: Paths;
+  nodename: string;
+  env: Readonly<Record<string, string | undefined>>;
+  log: Logger;
+  /** where the kernel says which boot this is */
+  bootIdFile?: string;
+  now?: () => number;
+}
+
+export class Agent {
+  readonly manager: ServiceManager;
+  readonly startedAt = Date.now();
+  private readonly monitors = new Map<string, ServiceMonitor>();
+  private lock: HeldLock | undefined;
+  private etcWatcher: fs.FSWatcher | undefined;
+  private api: ApiServer | undefined;
+  private syncing: Promise<void> = Promise.resolve();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(e: AgentEvent) => void>();
+  readonly now: () => number;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.manager = new ServiceManager({ paths: opts.paths, nodename: opts.nodename, env: opts.env });
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  get paths(): Paths {
+    return this.opts.paths;
+  }
+
+  get log(): Logger {
+    return this.opts.log;
+  }
+
+  get serviceCount(): number {
+    return this.monitors.size;
+  }
+
+  onEvent(fn: (e: AgentEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** One agent per root: the pid file is a lock; a second agent refuses and names the first. */
+  async start(): Promise<void> {
+    fs.mkdirSync(agentDir(this.paths), { recursive: true, mode: 0o755 });
+    try {
+      this.lock = await acquireLock(agentPidFile(this.paths), { action: "agent", waitMs: 0 });
+    } catch {
+      const holder = lockHolder(agentPidFile(this.paths));
+      throw new ActionError(`an agent already runs for this root (pid ${holder?.pid ?? "?"}, since ${holder?.since ?? "?"})`);
+    }
+    try {
+      this.api = await startApi(this, apiSocket(this.paths));
+      await this.bootOnce();
+      this.etcWatcher = fs.watch(this.paths.etc, { persistent: false }, (_e, file) => {
+        if (file?.endsWith(".conf")) this.scheduleSync();
+      });
+      this.etcWatcher.on("error", (e) => this.log.warn(`config dir watch: ${errorMessage(e)}`));
+      await this.sync();
+      this.log.info(`agent running (pid ${process.pid}, ${this.monitors.size} services watched)`);
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  /** Stop watching and serving; every service, dockerd and container keeps running. */
+  async stop(): Promise<void> {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.etcWatcher?.close();
+    await this.api?.close();
+    await this.syncing;
+    await Promise.all([...this.monitors.values()].map((m) => m.close()));
+    this.monitors.clear();
+    this.lock?.release();
+    this.lock = undefined;
+  }
+
+  /** The status of every watched service, from memory. */
+  statuses(): { name: string; monitor: ServiceMonitor }[] {
+    return [...this.monitors.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([name, monitor]) => ({ name, monitor }));
+  }
+
+  monitor(name: string): ServiceMonitor | undefined {
+    return this.monitors.get(name);
+  }
+
+  emit(e: AgentEvent): void {
+    for (const fn of this.listeners) fn(e);
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = undefined;
+      void this.sync();
+    }, 100);
+  }
+
+  /** One monitor per service config: new ones watched, removed ones dropped, changed ones reloaded. */
+  private sync(): Promise<void> {
+    this.syncing = this.syncing.then(async () => {
+      const names = new Set(this.manager.list());
+      for (const [name, m] of this.monitors) {
+        if (!names.has(name)) {
+          this.monitors.delete(name);
+          await m.close();
+          this.log.info(`${name}: config removed, no longer watched`);
+        }
+      }
+      const limit = pLimit(8);
+      await Promise.all(
+        [...names].map((name) =>
+          limit(async () => {
+            const known = this.monitors.get(name);
+            try {
+              if (known) await known.reload();
+              else {
+                const m = new ServiceMonitor(name, { manager: this.manager, paths: this.paths, env: this.opts.env, log: this.log, now: this.now, emit: (e) => this.emit(e) });
+                this.monitors.set(name, m);
+                await m.start();
+              }
+            } catch (e) {
+              this.log.warn(`${name}: ${errorMessage(e)}`);
+            }
+          }),
+        ),
+      );
+    });
+    return this.syncing;
+  }
+
+  /** `boot` once per node boot (the kernel's boot id remembered), services in parallel. */
+  private async bootOnce(): Promise<void> {
+    let bootId: string;
+    try {
+      bootId = fs.readFileSync(this.opts.bootIdFile ?? "/proc/sys/kernel/random/boot_id", "utf8").trim();
+    } catch (e) {
+      this.log.warn(`cannot read the boot id, boot skipped: ${errorMessage(e)}`);
+      return;
+    }
+    const record = bootIdRecord(this.paths);
+    let seen: string | undefined;
+    try {
+      seen = fs.readFileSync(record, "utf8").trim();
+    } catch {
+      seen = undefined;
+    }
+    if (seen === bootId) return;
+    // remembered first: a crash during the boot never boots twice
+    fs.writeFileSync(path.join(record), bootId + "\n", { mode: 0o644 });
+    const names = await this.manager.bootSelection();
+    this.log.info(`node boot ${bootId}: starting ${names.length ? names.join(", ") : "nothing"}`);
+    const results = await this.manager.actMany(names, "start", { selection: {}, waitMs: 60_000, parallel: 8 });
+    for (const r of results) if (!r.ok) this.log.warn(`boot: ${r.service} failed to start`);
+  }
+}

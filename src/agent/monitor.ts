@@ -1,0 +1,354 @@
+// One service watched by the agent (SPEC §9): its containers through its docker
+// daemon's event stream, its other resources every monitor_interval, its state
+// dir (actions, intents, the daemon's pid file) through inotify. It keeps the
+// service's status current and brings a failed resource back to the state its
+// operator asked for, through the same executor and lock as an operator.
+import fs from "node:fs";
+import type { ServiceManager } from "../core/manager.js";
+import type { ServiceConfig } from "../config/types.js";
+import { ServiceRuntime, writeStatusCache } from "../service/runtime.js";
+import { readIntent } from "../service/intent.js";
+import { serviceDocker } from "../drivers/container-docker/service-daemon.js";
+import type { ResourceStatus, ServiceStatus, Status, StatusLogEntry } from "../status/status.js";
+import { formatProblem, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { configFile, stateDir, type Paths } from "../util/paths.js";
+import { RestartBook } from "./restart-book.js";
+import { subscribeContainerEvents } from "./docker-events.js";
+
+export type AgentEvent =
+  | { type: "restart"; service: string; rid: string; attempt: number; limit: number; reason: string }
+  | { type: "restart_limit"; service: string; rid: string; limit: number }
+  | { type: "daemon"; service: string; state: "up" | "down" }
+  | { type: "config"; service: string; valid: boolean; problems?: string[] };
+
+export interface MonitorHost {
+  readonly manager: ServiceManager;
+  readonly paths: Paths;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** the agent's own log */
+  readonly log: Logger;
+  now(): number;
+  emit(e: AgentEvent): void;
+}
+
+const UP: readonly Status[] = ["up", "stdby up", "warn"];
+const DOWN: readonly Status[] = ["down", "stdby down"];
+/** how long a repair waits for an operator's action to end before it gives up (it is tried again later) */
+const REPAIR_WAIT_MS = 10 * 60_000;
+/** a resubscription to a daemon that keeps closing its stream waits this long */
+const RESUBSCRIBE_MS = 200;
+
+interface Pending {
+  reason: string;
+  attempt: number;
+  limit: number;
+  action: "start" | "restart";
+  timer: NodeJS.Timeout;
+}
+
+export class ServiceMonitor {
+  private cfg: ServiceConfig | undefined;
+  private rt: ServiceRuntime | undefined;
+  private cfgMtime = -1;
+  private problems: string[] = [];
+  private readonly resources = new Map<string, ResourceStatus>();
+  status: ServiceStatus | undefined;
+  readonly book: RestartBook;
+  private closed = false;
+  private watchAbort: AbortController | undefined;
+  private watchLoop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private dirWatcher: fs.FSWatcher | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private repairing: Promise<void> = Promise.resolve();
+  /** evaluation requests coalesce: the rids asked for while one runs are evaluated right after it */
+  private queued: Set<string> | "all" | undefined;
+  private evaluating: Promise<void> | undefined;
+  private daemonUp: boolean | undefined;
+  private lastEventTime: number | undefined;
+  private readonly reasons = new Map<string, { reason: string; action: "start" | "restart" }>();
+  private frozenActed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly host: MonitorHost,
+  ) {
+    this.book = new RestartBook(() => host.now());
+  }
+
+  private get log(): Logger {
+    return this.host.log.child({ svc: this.name });
+  }
+
+  /** Load the config and begin watching; resolves after the first evaluation. */
+  async start(): Promise<void> {
+    this.watchStateDir();
+    await this.reload();
+  }
+
+  /** The config changed (or is read the first time): rebuild what depends on it. An invalid config is reported and left alone. */
+  async reload(): Promise<void> {
+    if (this.closed) return;
+    let mtime = -1;
+    try {
+      mtime = fs.statSync(configFile(this.host.paths, this.name)).mtimeMs;
+    } catch {
+      // removed: the agent closes this monitor
+    }
+    if (mtime === this.cfgMtime && this.cfg) return;
+    this.cfgMtime = mtime;
+    this.stopWatching();
+    const cfg = await this.host.manager.readConfig(this.name);
+    if (cfg.problems.length) {
+      const problems = cfg.problems.map(formatProblem);
+      if (problems.join("\n") !== this.problems.join("\n")) {
+        this.log.warn(`invalid config, left alone until it is valid: ${problems.join("; ")}`);
+        this.host.emit({ type: "config", service: this.name, valid: false, problems });
+      }
+      this.problems = problems;
+      this.cfg = undefined;
+      this.rt = undefined;
+      this.status = this.summarizeInvalid(cfg);
+      return;
+    }
+    if (this.problems.length) {
+      this.log.info("config valid again: watched");
+      this.host.emit({ type: "config", service: this.name, valid: true });
+    }
+    this.problems = [];
+    this.cfg = cfg;
+    this.rt = new ServiceRuntime(this.host.paths, cfg, this.log, this.host.env);
+    this.resources.clear();
+    this.book.forget(new Set(cfg.resources.map((r) => r.rid)));
+    await this.refresh("all");
+    if (cfg.resources.some((r) => r.group === "container" && !r.disabled)) this.watchLoop = this.watchDocker();
+    const others = cfg.resources.filter((r) => r.group !== "container" && !r.disabled).map((r) => r.rid);
+    if (others.length) {
+      this.tick = setInterval(() => void this.refresh(new Set(others)), cfg.defaults.values.monitor_interval ?? 10_000);
+      this.tick.unref();
+    }
+  }
+
+  private summarizeInvalid(cfg: ServiceConfig): ServiceStatus {
+    const rt = new ServiceRuntime(this.host.paths, { ...cfg, resources: [] }, this.log, this.host.env);
+    return rt.summarize([], cfg.problems.map((p) => ({ level: "error", message: `invalid config: ${formatProblem(p)}` })));
+  }
+
+  // --- watching -----------------------------------------------------------
+
+  /** inotify on the state dir: an action ending (its lock removed), an intent recorded, a freeze, a daemon's pid file. */
+  private watchStateDir(): void {
+    const dir = stateDir(this.host.paths, this.name);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+    this.dirWatcher = fs.watch(dir, { persistent: false }, (_event, file) => {
+      if (!file || file.endsWith(".tmp") || file.startsWith("status.json")) return;
+      if (file === "docker.pid" || file === "docker.sock") this.wake?.();
+      if (file === "action.lock" || file === "intent.json" || file === "frozen") void this.refresh("all");
+    });
+    this.dirWatcher.on("error", (e) => this.log.warn(`state dir watch: ${errorMessage(e)}`));
+  }
+
+  /**
+   * Subscribe to the daemon's events before listing (an evaluation), so that
+   * nothing that happens in between is missed; resubscribe with `since` after
+   * the stream ends; a stream ending with the daemon gone is the daemon's death.
+   */
+  private async watchDocker(): Promise<void> {
+    const abort = (this.watchAbort = new AbortController());
+    const rt = this.rt!;
+    const daemon = serviceDocker(rt).daemon;
+    const containers = new Set(rt.config.resources.filter((r) => r.group === "container").map((r) => r.rid));
+    while (!abort.signal.aborted) {
+      if (!(await daemon.isRunning().catch(() => false))) {
+        if (this.daemonUp) this.daemonDied(containers);
+        this.daemonUp = false;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          abort.signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        const events = await subscribeContainerEvents(daemon.client(), this.name, this.lastEventTime, abort.signal);
+        // subscribed before listing: what happens during the listing arrives as events
+        if (this.daemonUp === false) this.host.emit({ type: "daemon", service: this.name, state: "up" });
+        this.daemonUp = true;
+        const listing = this.refresh(containers);
+        for await (const ev of events) {
+          this.lastEventTime = ev.time;
+          if (!ev.rid || !containers.has(ev.rid)) continue;
+          if (ev.action === "die") this.reasons.set(ev.rid, { reason: `container died (exit code ${ev.exitCode ?? "?"})`, action: "start" });
+          else if (ev.action === "oom") this.reasons.set(ev.rid, { reason: "container was killed out of memory", action: "start" });
+          else if (ev.action.startsWith("health_status: unhealthy")) this.reasons.set(ev.rid, { reason: "container unhealthy", action: "restart" });
+          void this.refresh(new Set([ev.rid]), ev.action.startsWith("health_status: unhealthy") ? ev.rid : undefined);
+        }
+        await listing;
+      } catch (e) {
+        if (abort.signal.aborted) break;
+        this.log.debug(`docker events: ${errorMessage(e)}`);
+      }
+      if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, RESUBSCRIBE_MS).unref());
+    }
+  }
+
+  private daemonDied(containers: Set<string>): void {
+    this.log.warn("docker daemon died");
+    this.host.emit({ type: "daemon", service: this.name, state: "down" });
+    for (const rid of containers) this.reasons.set(rid, { reason: "docker daemon died", action: "start" });
+    void this.refresh(containers);
+  }
+
+  private stopWatching(): void {
+    this.watchAbort?.abort();
+    this.watchAbort = undefined;
+    this.wake?.();
+    if (this.tick) clearInterval(this.tick);
+    this.tick = undefined;
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+    this.rt?.close();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopWatching();
+    this.dirWatcher?.close();
+    await Promise.allSettled([this.watchLoop, this.evaluating, this.repairing]);
+  }
+
+  // --- evaluation ---------------------------------------------------------
+
+  /** Evaluate these resources (or all), then act on what is not as intended. `unhealthy`: a running container the engine calls unhealthy. */
+  refresh(rids: Set<string> | "all", unhealthy?: string): Promise<void> {
+    if (this.closed || !this.rt) return Promise.resolve();
+    if (unhealthy) void this.failed(unhealthy);
+    if (this.queued === "all" || rids === "all") this.queued = "all";
+    else this.queued = new Set([...(this.queued ?? []), ...rids]);
+    this.evaluating ??= (async () => {
+      while (this.queued && this.rt && !this.closed) {
+        const which = this.queued;
+        this.queued = undefined;
+        await this.evaluateNow(which === "all" ? undefined : which);
+      }
+    })().finally(() => (this.evaluating = undefined));
+    return this.evaluating;
+  }
+
+  private async evaluateNow(rids: Set<string> | undefined): Promise<void> {
+    const rt = this.rt!;
+    const startedAt = Date.now();
+    let fresh: ResourceStatus[];
+    try {
+      fresh = await rt.evaluateResources(rids);
+    } catch (e) {
+      this.log.warn(`evaluation failed: ${errorMessage(e)}`);
+      return;
+    }
+    if (rt !== this.rt) return; // reloaded meanwhile
+    for (const r of fresh) this.resources.set(r.rid, r);
+    const ordered = rt.config.resources.map((r) => this.resources.get(r.rid)).filter((r): r is ResourceStatus => r !== undefined);
+    this.status = rt.summarize(ordered.map((r) => this.annotated(r)), this.serviceLog());
+    this.host.manager.noteStatus(this.status);
+    await writeStatusCache(this.host.paths, this.status, startedAt).catch((e: unknown) => this.log.debug(`status cache: ${errorMessage(e)}`));
+    await this.reconcile(fresh);
+  }
+
+  /** A resource's status with the agent's word on it: its restart limit reached. */
+  private annotated(r: ResourceStatus): ResourceStatus {
+    const c = this.book.counters(r.rid);
+    if (!c.exhausted) return r;
+    return { ...r, log: [...r.log, { level: "info", message: `restart limit reached (${c.count}/${c.count})` }] };
+  }
+
+  private serviceLog(): StatusLogEntry[] {
+    return [...this.resources.keys()].filter((rid) => this.book.counters(rid).exhausted).map((rid) => ({ level: "warn", message: `${rid}: restart limit reached` }));
+  }
+
+  /** Bring back what is down but asked to be up; never on a frozen service. */
+  private async reconcile(fresh: ResourceStatus[]): Promise<void> {
+    const cfg = this.cfg;
+    if (!cfg) return;
+    for (const r of fresh) this.book.observe(r.rid, UP.includes(r.status));
+    if (await this.host.manager.isFrozen(this.name)) return;
+    const intent = readIntent(this.host.paths, this.name).resources;
+    for (const r of fresh) {
+      if (intent[r.rid] !== "up" || r.disabled) continue;
+      if (DOWN.includes(r.status)) await this.failed(r.rid);
+    }
+  }
+
+  // --- restarts -----------------------------------------------------------
+
+  private async failed(rid: string): Promise<void> {
+    const res = this.cfg?.resources.find((r) => r.rid === rid);
+    if (!res || this.pending.has(rid)) return;
+    const { reason, action } = this.reasons.get(rid) ?? { reason: `${rid} found down`, action: "start" as const };
+    const limit = res.values.restart as number;
+    const d = this.book.decide(rid, limit, res.values.restart_delay as number);
+    if (d.kind === "none") return;
+    if (d.kind === "exhausted") {
+      if (!d.firstTime) return;
+      this.log.child({ rid }).warn(`restart limit reached (${d.limit}/${d.limit}): ${reason}`);
+      this.host.emit({ type: "restart_limit", service: this.name, rid, limit: d.limit });
+      if (res.monitored && this.cfg?.defaults.values.monitor_action === "freezestop" && !this.frozenActed) await this.freezeStop(rid);
+      void this.refresh(new Set([rid]));
+      return;
+    }
+    const timer = setTimeout(() => void this.repairDue(), d.delayMs);
+    timer.unref();
+    this.pending.set(rid, { reason, attempt: d.attempt, limit: d.limit, action, timer });
+  }
+
+  /** Every repair due now, in one action (the executor orders them as a start would). */
+  private repairDue(): void {
+    this.repairing = this.repairing.then(async () => {
+      if (this.closed || !this.pending.size) return;
+      const due = [...this.pending.entries()];
+      this.pending.clear();
+      for (const [, p] of due) clearTimeout(p.timer);
+      for (const action of ["restart", "start"] as const) {
+        const batch = due.filter(([, p]) => p.action === action);
+        if (batch.length) await this.repair(action, batch);
+      }
+    });
+  }
+
+  private async repair(action: "start" | "restart", batch: [string, Pending][]): Promise<void> {
+    const rids = batch.map(([rid]) => rid);
+    const lines = batch.map(([rid, p]) => ({ rid, msg: `restart ${p.attempt}/${p.limit}: ${p.reason}` }));
+    for (const [rid, p] of batch) {
+      this.log.child({ rid }).info(`restart ${p.attempt}/${p.limit}: ${p.reason}`);
+      this.host.emit({ type: "restart", service: this.name, rid, attempt: p.attempt, limit: p.limit, reason: p.reason });
+      this.reasons.delete(rid);
+    }
+    const r = await this.host.manager.act(this.name, action, {
+      selection: { rids },
+      waitMs: REPAIR_WAIT_MS,
+      repair: { lines, stillWanted: () => this.stillWanted(rids, action) },
+    });
+    if (!r.ok) this.log.warn(`restart of ${rids.join(", ")} failed${r.kind === "done" && r.error ? `: ${r.error}` : r.kind === "error" ? `: ${r.thrown.message}` : ""}`);
+    await this.refresh(new Set(rids));
+  }
+
+  /** Under the service's lock, after an operator's action that went first: is the repair still wanted? */
+  private async stillWanted(rids: string[], action: "start" | "restart"): Promise<boolean> {
+    if (this.closed || !this.rt || (await this.host.manager.isFrozen(this.name))) return false;
+    const intent = readIntent(this.host.paths, this.name).resources;
+    const wanted = rids.filter((rid) => intent[rid] === "up");
+    if (!wanted.length) return false;
+    if (action === "restart") return true;
+    const now = await this.rt.evaluateResources(new Set(wanted));
+    return now.some((r) => DOWN.includes(r.status));
+  }
+
+  /** monitor_action = freezestop: once the monitored resource's restarts are used up. */
+  private async freezeStop(rid: string): Promise<void> {
+    this.frozenActed = true;
+    this.log.warn(`monitor_action freezestop: ${rid} used up its restarts, freezing and stopping the service`);
+    await this.host.manager.setFrozen(this.name, true);
+    await this.host.manager.act(this.name, "stop", { selection: {}, waitMs: REPAIR_WAIT_MS });
+  }
+}

@@ -1,0 +1,134 @@
+// `svcmgr daemon run|start|stop|status|restart` (SPEC §9).
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { UsageError } from "../../util/errors.js";
+import { nodeName } from "../../util/paths.js";
+import { humanSink } from "../../util/log.js";
+import { lockHolder } from "../../actions/lock.js";
+import { agentDir, agentLogFile, agentOutFile, agentPidFile } from "../../agent/files.js";
+import { useColor, type ActionInput, type ActionSpec } from "../options.js";
+
+const SUBCOMMANDS = ["run", "start", "stop", "status", "restart"] as const;
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 60_000;
+
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+async function run(input: ActionInput): Promise<number> {
+  const [{ Agent }, { Logger }, { fileSink }] = await Promise.all([import("../../agent/agent.js"), import("../../util/log.js"), import("../../util/log-file.js")]);
+  const log = new Logger([humanSink(process.stdout, { color: useColor(input.opts) }), fileSink(agentLogFile(input.paths))], { svc: "agent" });
+  const agent = new Agent({ paths: input.paths, nodename: nodeName(process.env), env: process.env, log, bootIdFile: process.env.SVCMGR_BOOT_ID_FILE });
+  await agent.start();
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+  log.info("stopping the agent: services, dockerds and containers keep running");
+  await agent.stop();
+  log.info("agent stopped");
+  log.close();
+  return 0;
+}
+
+async function start(input: ActionInput): Promise<number> {
+  const { agentGet } = await import("../agent-client.js");
+  const holder = lockHolder(agentPidFile(input.paths));
+  if (holder) {
+    process.stdout.write(`agent already running (pid ${holder.pid})\n`);
+    return 0;
+  }
+  fs.mkdirSync(agentDir(input.paths), { recursive: true, mode: 0o755 });
+  const out = fs.openSync(agentOutFile(input.paths), "w", 0o640);
+  // its own session: the agent outlives this command and its terminal
+  const child = spawn(process.execPath, [input.launcher, "daemon", "run", "--color", "never"], { detached: true, stdio: ["ignore", out, out], env: process.env });
+  fs.closeSync(out);
+  let exited: number | null | undefined;
+  child.on("exit", (code) => (exited = code));
+  child.unref();
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if ((await agentGet(input.paths, "/v1/agent", 500))?.status === 200) {
+      process.stdout.write(`agent started (pid ${child.pid})\n`);
+      return 0;
+    }
+    if (exited !== undefined) break;
+    await sleep(20);
+  }
+  const tail = fs.readFileSync(agentOutFile(input.paths), "utf8").trim().split("\n").slice(-10).join("\n");
+  process.stderr.write(`svcmgr: the agent did not come up${exited !== undefined ? ` (it exited ${exited})` : ""}:\n${tail}\n`);
+  return 1;
+}
+
+async function stop(input: ActionInput): Promise<number> {
+  const holder = lockHolder(agentPidFile(input.paths));
+  if (!holder) {
+    process.stdout.write("agent not running\n");
+    return 0;
+  }
+  process.kill(holder.pid, "SIGTERM");
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (pidAlive(holder.pid) && Date.now() < deadline) await sleep(20);
+  if (pidAlive(holder.pid)) {
+    process.stderr.write(`svcmgr: the agent (pid ${holder.pid}) did not exit within ${STOP_TIMEOUT_MS / 1000}s\n`);
+    return 1;
+  }
+  process.stdout.write(`agent stopped (pid ${holder.pid}); services keep running\n`);
+  return 0;
+}
+
+function duration(s: number): string {
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, "0")}m` : m ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
+
+async function status(input: ActionInput): Promise<number> {
+  const { agentGet } = await import("../agent-client.js");
+  const holder = lockHolder(agentPidFile(input.paths));
+  const info = holder ? await agentGet<{ pid: number; uptimeS: number; services: number }>(input.paths, "/v1/agent") : undefined;
+  if (!holder) {
+    process.stdout.write("agent not running\n");
+    return 3;
+  }
+  if (!info || info.status !== 200) {
+    process.stdout.write(`agent running (pid ${holder.pid}, since ${holder.since}), its API does not answer\n`);
+    return 0;
+  }
+  process.stdout.write(`agent running (pid ${info.body.pid}, up ${duration(info.body.uptimeS)}, ${info.body.services} services watched)\n`);
+  return 0;
+}
+
+export const daemonActions: ActionSpec[] = [
+  {
+    name: "daemon",
+    summary: "the node agent: daemon run (foreground) | start | stop | status | restart",
+    configure: (cmd) => cmd.argument("<subcommand>", SUBCOMMANDS.join(", ")),
+    async run(input) {
+      const sub = input.args[0];
+      switch (sub) {
+        case "run":
+          return run(input);
+        case "start":
+          return start(input);
+        case "stop":
+          return stop(input);
+        case "status":
+          return status(input);
+        case "restart": {
+          const code = await stop(input);
+          return code === 0 ? start(input) : code;
+        }
+        default:
+          throw new UsageError(`daemon ${sub ?? ""}: expected one of ${SUBCOMMANDS.join(", ")}`);
+      }
+    },
+  },
+];
