@@ -62,6 +62,8 @@ export class ServiceMonitor {
   private tick: NodeJS.Timeout | undefined;
   private dirWatcher: fs.FSWatcher | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** rids whose repair is running: a failure seen meanwhile is that repair's business */
+  private readonly inFlight = new Set<string>();
   private repairing: Promise<void> = Promise.resolve();
   /** evaluation requests coalesce: the rids asked for while one runs are evaluated right after it */
   private queued: Set<string> | "all" | undefined;
@@ -284,7 +286,7 @@ export class ServiceMonitor {
 
   private async failed(rid: string): Promise<void> {
     const res = this.cfg?.resources.find((r) => r.rid === rid);
-    if (!res || this.pending.has(rid)) return;
+    if (!res || this.pending.has(rid) || this.inFlight.has(rid)) return;
     const { reason, action } = this.reasons.get(rid) ?? { reason: `${rid} found down`, action: "start" as const };
     const limit = res.values.restart as number;
     const d = this.book.decide(rid, limit, res.values.restart_delay as number);
@@ -308,7 +310,10 @@ export class ServiceMonitor {
       if (this.closed || !this.pending.size) return;
       const due = [...this.pending.entries()];
       this.pending.clear();
-      for (const [, p] of due) clearTimeout(p.timer);
+      for (const [rid, p] of due) {
+        clearTimeout(p.timer);
+        this.inFlight.add(rid);
+      }
       for (const action of ["restart", "start"] as const) {
         const batch = due.filter(([, p]) => p.action === action);
         if (batch.length) await this.repair(action, batch);
@@ -319,18 +324,28 @@ export class ServiceMonitor {
   private async repair(action: "start" | "restart", batch: [string, Pending][]): Promise<void> {
     const rids = batch.map(([rid]) => rid);
     const lines = batch.map(([rid, p]) => ({ rid, msg: `restart ${p.attempt}/${p.limit}: ${p.reason}` }));
-    for (const [rid, p] of batch) {
-      this.log.child({ rid }).info(`restart ${p.attempt}/${p.limit}: ${p.reason}`);
-      this.host.emit({ type: "restart", service: this.name, rid, attempt: p.attempt, limit: p.limit, reason: p.reason });
-      this.reasons.delete(rid);
-    }
     const r = await this.host.manager.act(this.name, action, {
       selection: { rids },
       waitMs: REPAIR_WAIT_MS,
-      repair: { lines, stillWanted: () => this.stillWanted(rids, action) },
+      repair: {
+        lines,
+        stillWanted: async () => {
+          if (!(await this.stillWanted(rids, action))) {
+            for (const [rid] of batch) this.book.refund(rid); // back meanwhile: the try is not counted
+            return false;
+          }
+          for (const [rid, p] of batch) {
+            this.log.child({ rid }).info(`restart ${p.attempt}/${p.limit}: ${p.reason}`);
+            this.host.emit({ type: "restart", service: this.name, rid, attempt: p.attempt, limit: p.limit, reason: p.reason });
+            this.reasons.delete(rid);
+          }
+          return true;
+        },
+      },
     });
     if (!r.ok) this.log.warn(`restart of ${rids.join(", ")} failed${r.kind === "done" && r.error ? `: ${r.error}` : r.kind === "error" ? `: ${r.thrown.message}` : ""}`);
-    await this.refresh(new Set(rids));
+    for (const rid of rids) this.inFlight.delete(rid);
+    await this.refresh(new Set(rids)); // still down (the repair failed, or it died again meanwhile): the next try
   }
 
   /** Under the service's lock, after an operator's action that went first: is the repair still wanted? */

@@ -59,6 +59,12 @@ export class RestartBook {
     return { kind: "restart", attempt: e.count, limit, delayMs };
   }
 
+  /** A try that was not needed after all (the resource was back when its turn came): not counted. */
+  refund(rid: string): void {
+    const e = this.entries.get(rid);
+    if (e && e.count > 0) e.count--;
+  }
+
   /** The tries used, for status lines and the API. */
   counters(rid: string): { count: number; exhausted: boolean } {
     const e = this.entries.get(rid);

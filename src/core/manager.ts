@@ -247,7 +247,6 @@ export class ServiceManager {
       const { runServiceAction } = await import("../actions/execute.js");
       const log = await this.serviceLogger(name);
       if (!opts.dryRun) this.emit({ type: "action", phase: "begin", service: name, action, selection: opts.selection });
-      for (const l of opts.repair?.lines ?? []) log.child({ rid: l.rid }).info(l.msg);
       try {
         const outcome = await runServiceAction(this.paths, cfg, action, {
           selection: opts.selection,
@@ -258,7 +257,14 @@ export class ServiceManager {
           env: this.env,
           concurrency: opts.concurrency,
           recordIntent: !opts.repair,
-          stillWanted: opts.repair?.stillWanted,
+          stillWanted: opts.repair
+            ? async () => {
+                const wanted = await opts.repair!.stillWanted();
+                // the repair's reason, in the service's log, only when it is carried out
+                if (wanted) for (const l of opts.repair!.lines) log.child({ rid: l.rid }).info(l.msg);
+                return wanted;
+              }
+            : undefined,
         });
         if (!opts.dryRun) {
           this.emit({ type: "action", phase: "end", service: name, action, ok: outcome.ok, error: outcome.error, rolledBack: outcome.rolledBack });
