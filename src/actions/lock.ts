@@ -21,7 +21,9 @@ interface LockOwner {
 function processStart(pid: number): string | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // a zombie (killed, not yet reaped by an init that reaps late) holds nothing
+    return fields[0] === "Z" ? undefined : fields[19];
   } catch {
     return undefined;
   }

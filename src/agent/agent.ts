@@ -29,6 +29,8 @@ export interface AgentOptions {
 export class Agent {
   readonly manager: ServiceManager;
   readonly startedAt = Date.now();
+  /** booted and every service watched: `daemon start` returns then */
+  ready = false;
   private readonly monitors = new Map<string, ServiceMonitor>();
   private lock: HeldLock | undefined;
   private etcWatcher: fs.FSWatcher | undefined;
@@ -77,6 +79,7 @@ export class Agent {
       });
       this.etcWatcher.on("error", (e) => this.log.warn(`config dir watch: ${errorMessage(e)}`));
       await this.sync();
+      this.ready = true;
       this.log.info(`agent running (pid ${process.pid}, ${this.monitors.size} services watched)`);
     } catch (e) {
       await this.stop();

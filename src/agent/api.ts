@@ -13,6 +13,7 @@ import type { ServiceMonitor } from "./monitor.js";
 /** What the API reads of the agent. */
 export interface AgentState {
   readonly startedAt: number;
+  readonly ready: boolean;
   readonly serviceCount: number;
   readonly manager: ServiceManager;
   readonly paths: Paths;
@@ -39,7 +40,7 @@ async function view(agent: AgentState, name: string): Promise<ServiceView | unde
 
 export function apiApp(agent: AgentState): Hono {
   const app = new Hono();
-  app.get("/v1/agent", (c) => c.json({ pid: process.pid, startedAt: new Date(agent.startedAt).toISOString(), uptimeS: Math.round((Date.now() - agent.startedAt) / 1000), services: agent.serviceCount }));
+  app.get("/v1/agent", (c) => c.json({ pid: process.pid, ready: agent.ready, startedAt: new Date(agent.startedAt).toISOString(), uptimeS: Math.round((Date.now() - agent.startedAt) / 1000), services: agent.serviceCount }));
   app.get("/v1/services", async (c) => {
     const names = agent.manager.list();
     return c.json((await Promise.all(names.map((n) => view(agent, n)))).filter(Boolean));

@@ -38,6 +38,8 @@ const DOWN: readonly Status[] = ["down", "stdby down"];
 const REPAIR_WAIT_MS = 10 * 60_000;
 /** a resubscription to a daemon that keeps closing its stream waits this long */
 const RESUBSCRIBE_MS = 200;
+/** the restart book's entry for the service's docker daemon */
+const DAEMON_KEY = "docker daemon";
 
 interface Pending {
   reason: string;
@@ -123,7 +125,7 @@ export class ServiceMonitor {
     this.cfg = cfg;
     this.rt = new ServiceRuntime(this.host.paths, cfg, this.log, this.host.env);
     this.resources.clear();
-    this.book.forget(new Set(cfg.resources.map((r) => r.rid)));
+    this.book.forget(new Set([DAEMON_KEY, ...cfg.resources.map((r) => r.rid)]));
     await this.refresh("all");
     if (cfg.resources.some((r) => r.group === "container" && !r.disabled)) this.watchLoop = this.watchDocker();
     const others = cfg.resources.filter((r) => r.group !== "container" && !r.disabled).map((r) => r.rid);
@@ -164,7 +166,7 @@ export class ServiceMonitor {
     const containers = new Set(rt.config.resources.filter((r) => r.group === "container").map((r) => r.rid));
     while (!abort.signal.aborted) {
       if (!(await daemon.isRunning().catch(() => false))) {
-        if (this.daemonUp) this.daemonDied(containers);
+        if (this.daemonUp) await this.daemonDied(containers);
         this.daemonUp = false;
         await new Promise<void>((resolve) => {
           this.wake = resolve;
@@ -178,6 +180,7 @@ export class ServiceMonitor {
         // subscribed before listing: what happens during the listing arrives as events
         if (this.daemonUp === false) this.host.emit({ type: "daemon", service: this.name, state: "up" });
         this.daemonUp = true;
+        this.book.observe(DAEMON_KEY, true);
         const listing = this.refresh(containers);
         for await (const ev of events) {
           this.lastEventTime = ev.time;
@@ -196,10 +199,34 @@ export class ServiceMonitor {
     }
   }
 
-  private daemonDied(containers: Set<string>): void {
+  /**
+   * A dead private dockerd is started again with the containers that should
+   * run on it, whatever their own restart counts: the daemon died, not they.
+   * Its tries: the most any of its containers has (at least one), the
+   * shortest delay, given back after 60 s up like a resource's.
+   */
+  private async daemonDied(containers: Set<string>): Promise<void> {
     this.log.warn("docker daemon died");
     this.host.emit({ type: "daemon", service: this.name, state: "down" });
-    for (const rid of containers) this.reasons.set(rid, { reason: "docker daemon died", action: "start" });
+    this.book.observe(DAEMON_KEY, false);
+    const cfg = this.cfg;
+    if (!cfg || (await this.host.manager.isFrozen(this.name))) return void this.refresh(containers);
+    const intent = readIntent(this.host.paths, this.name).resources;
+    const wanted = cfg.resources.filter((r) => containers.has(r.rid) && !r.disabled && intent[r.rid] === "up");
+    if (wanted.length) {
+      const limit = Math.max(1, ...wanted.map((r) => r.values.restart as number));
+      const delay = Math.min(...wanted.map((r) => r.values.restart_delay as number));
+      const d = this.book.decide(DAEMON_KEY, limit, delay);
+      if (d.kind === "restart") {
+        const timer = setTimeout(() => this.repairDue(), d.delayMs);
+        timer.unref();
+        for (const r of wanted) {
+          const prev = this.pending.get(r.rid);
+          if (prev) clearTimeout(prev.timer);
+          this.pending.set(r.rid, { reason: "docker daemon died", attempt: d.attempt, limit: d.limit, action: "start", timer });
+        }
+      } else if (d.kind === "exhausted" && d.firstTime) this.log.warn(`docker daemon: restart limit reached (${d.limit}/${d.limit})`);
+    }
     void this.refresh(containers);
   }
 
@@ -299,7 +326,7 @@ export class ServiceMonitor {
       void this.refresh(new Set([rid]));
       return;
     }
-    const timer = setTimeout(() => void this.repairDue(), d.delayMs);
+    const timer = setTimeout(() => this.repairDue(), d.delayMs);
     timer.unref();
     this.pending.set(rid, { reason, attempt: d.attempt, limit: d.limit, action, timer });
   }

@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { Paths } from "../util/paths.js";
 import { apiSocket } from "../agent/files.js";
+import type { ServiceStatus } from "../status/status.js";
 
 export async function agentGet<T>(paths: Paths, urlPath: string, timeoutMs = 2000): Promise<{ status: number; body: T } | undefined> {
   return new Promise((resolve) => {
@@ -22,4 +23,17 @@ export async function agentGet<T>(paths: Paths, urlPath: string, timeoutMs = 200
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", () => resolve(undefined));
   });
+}
+
+/**
+ * The status of these services from the running agent's memory, exactly as a
+ * live evaluation would give it (the agent's own fields left out); undefined
+ * when no agent answers here (then the CLI evaluates itself).
+ */
+export async function agentStatuses(paths: Paths, names: readonly string[]): Promise<Map<string, ServiceStatus> | undefined> {
+  const res = await agentGet<(ServiceStatus & { intent?: unknown; restarts?: unknown })[]>(paths, "/v1/services");
+  if (res?.status !== 200 || !Array.isArray(res.body)) return undefined;
+  const byName = new Map(res.body.map(({ intent: _i, restarts: _r, ...st }) => [st.name, st as ServiceStatus]));
+  if (names.some((n) => !byName.has(n))) return undefined; // a service the agent does not know yet: evaluate here
+  return new Map(names.map((n) => [n, byName.get(n)!]));
 }

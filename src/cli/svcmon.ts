@@ -2,15 +2,19 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Paths } from "../util/paths.js";
 import { UsageError } from "../util/errors.js";
-import { listServiceNames, resolveSelector } from "../service/repository.js";
-import { statusOfMany } from "../core/evaluate.js";
+import { nodeName } from "../util/paths.js";
+import { ServiceManager } from "../core/manager.js";
 import { renderSvcmonTable, svcmonJson } from "../status/svcmon.js";
 import type { CliOptions } from "./actions.js";
+import { agentStatuses } from "./agent-client.js";
 
 export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number> {
-  const names = opts.service ? resolveSelector(paths, opts.service) : listServiceNames(paths);
+  const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env });
+  const names = await manager.select({ selector: opts.service, stateChanging: false });
   const draw = async (refresh: boolean): Promise<string> => {
-    const rows = [...(await statusOfMany(paths, names, { refresh })).values()];
+    // the agent's memory when it runs (always current); --refresh asks for a live evaluation here
+    const statuses = (!opts.refresh && (await agentStatuses(paths, names))) || (await manager.statusOfMany(names, { refresh }));
+    const rows = [...statuses.values()];
     return opts.format === "json" ? JSON.stringify(svcmonJson(rows), null, 2) + "\n" : renderSvcmonTable(rows);
   };
   if (!opts.watch) {

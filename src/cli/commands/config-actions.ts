@@ -39,7 +39,9 @@ export const configActions: ActionSpec[] = [
     async run(input) {
       const names = await selectServices(input, false);
       const { renderStatusTree } = await import("../../status/tree.js");
-      const results = [...(await input.manager.statusOfMany(names, { refresh: true })).values()];
+      const { agentStatuses } = await import("../agent-client.js");
+      // the agent keeps every status current from events: its answer is a live one
+      const results = [...((await agentStatuses(input.paths, names)) ?? (await input.manager.statusOfMany(names, { refresh: true }))).values()];
       const { opts } = input;
       if (opts.format === "json") {
         process.stdout.write(JSON.stringify(names.length === 1 && opts.service && !/[*?,]/.test(opts.service) ? results[0] : results, null, 2) + "\n");

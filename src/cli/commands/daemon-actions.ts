@@ -13,15 +13,6 @@ const SUBCOMMANDS = ["run", "start", "stop", "status", "restart"] as const;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 60_000;
 
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
 async function run(input: ActionInput): Promise<number> {
   const [{ Agent }, { Logger }, { fileSink }] = await Promise.all([import("../../agent/agent.js"), import("../../util/log.js"), import("../../util/log-file.js")]);
   const log = new Logger([humanSink(process.stdout, { color: useColor(input.opts) }), fileSink(agentLogFile(input.paths))], { svc: "agent" });
@@ -55,7 +46,7 @@ async function start(input: ActionInput): Promise<number> {
   child.unref();
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if ((await agentGet(input.paths, "/v1/agent", 500))?.status === 200) {
+    if ((await agentGet<{ ready?: boolean }>(input.paths, "/v1/agent", 500))?.body.ready) {
       process.stdout.write(`agent started (pid ${child.pid})\n`);
       return 0;
     }
@@ -74,9 +65,11 @@ async function stop(input: ActionInput): Promise<number> {
     return 0;
   }
   process.kill(holder.pid, "SIGTERM");
+  // gone once its pid file holds no live agent (an exited agent may stay a zombie a while here)
+  const gone = (): boolean => lockHolder(agentPidFile(input.paths))?.pid !== holder.pid;
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (pidAlive(holder.pid) && Date.now() < deadline) await sleep(20);
-  if (pidAlive(holder.pid)) {
+  while (!gone() && Date.now() < deadline) await sleep(20);
+  if (!gone()) {
     process.stderr.write(`svcmgr: the agent (pid ${holder.pid}) did not exit within ${STOP_TIMEOUT_MS / 1000}s\n`);
     return 1;
   }
