@@ -14,7 +14,12 @@ import type { Paths } from "../util/paths.js";
 import { lockHolder } from "../actions/lock.js";
 import { ServiceMonitor, type AgentEvent } from "./monitor.js";
 import { agentDir, agentPidFile, apiSocket, bootIdRecord } from "./files.js";
-import { startApi, type ApiServer } from "./api.js";
+import { Listener, TeamSockets } from "./api/server.js";
+import type { ApiContext } from "./api/routes.js";
+import { EventHub } from "./event-hub.js";
+import { ActionQueue } from "./action-queue.js";
+import { AgentMetrics } from "./metrics.js";
+import type { ManagerEvent } from "../core/manager.js";
 
 export interface AgentOptions {
   paths: Paths;
@@ -26,7 +31,9 @@ export interface AgentOptions {
   now?: () => number;
 }
 
-export class Agent {
+export const VERSION = "0.1.0";
+
+export class Agent implements ApiContext {
   readonly manager: ServiceManager;
   readonly startedAt = Date.now();
   /** booted and every service watched: `daemon start` returns then */
@@ -34,7 +41,15 @@ export class Agent {
   private readonly monitors = new Map<string, ServiceMonitor>();
   private lock: HeldLock | undefined;
   private etcWatcher: fs.FSWatcher | undefined;
-  private api: ApiServer | undefined;
+  private api: Listener | undefined;
+  private teams: TeamSockets | undefined;
+  readonly hub = new EventHub();
+  readonly actions: ActionQueue;
+  readonly metrics: AgentMetrics;
+  readonly version = VERSION;
+  private unsubscribe: (() => void) | undefined;
+  /** start times of the actions in progress, for their duration */
+  private readonly actionStarts = new Map<string, number>();
   private syncing: Promise<void> = Promise.resolve();
   private syncTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(e: AgentEvent) => void>();
@@ -43,6 +58,8 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     this.manager = new ServiceManager({ paths: opts.paths, nodename: opts.nodename, env: opts.env });
     this.now = opts.now ?? (() => performance.now());
+    this.actions = new ActionQueue(this.manager);
+    this.metrics = new AgentMetrics(() => [...this.monitors.values()].flatMap((m) => (m.status ? [m.status] : [])));
   }
 
   get paths(): Paths {
@@ -72,7 +89,9 @@ export class Agent {
       throw new ActionError(`an agent already runs for this root (pid ${holder?.pid ?? "?"}, since ${holder?.since ?? "?"})`);
     }
     try {
-      this.api = await startApi(this, apiSocket(this.paths));
+      this.unsubscribe = this.manager.on((e) => this.fromManager(e));
+      this.api = await Listener.open(this, { visible: () => true }, apiSocket(this.paths), { gid: 0, mode: 0o600 });
+      this.teams = new TeamSockets(this, path.join(agentDir(this.paths), "team"), (s) => this.monitors.get(s)?.socketGroup, this.log);
       await this.bootOnce();
       this.etcWatcher = fs.watch(this.paths.etc, { persistent: false }, (_e, file) => {
         if (file?.endsWith(".conf")) this.scheduleSync();
@@ -91,7 +110,10 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.etcWatcher?.close();
+    this.hub.closeAll();
     await this.api?.close();
+    await this.teams?.close();
+    this.unsubscribe?.();
     await this.syncing;
     await Promise.all([...this.monitors.values()].map((m) => m.close()));
     this.monitors.clear();
@@ -109,7 +131,30 @@ export class Agent {
   }
 
   emit(e: AgentEvent): void {
+    const { type, service, ...data } = e;
+    this.hub.publish(type, service, data);
+    if (e.type === "restart") this.metrics.restarts.inc({ service: e.service, rid: e.rid });
     for (const fn of this.listeners) fn(e);
+  }
+
+  /** The manager's events (the agent's own actions, the status it evaluates) on the event stream and in the metrics. */
+  private fromManager(e: ManagerEvent): void {
+    if (e.type === "log") return;
+    if (e.type === "status") {
+      this.hub.publish("status", e.service, { rid: e.rid, from: e.from, to: e.to });
+      return;
+    }
+    const key = `${e.service} ${e.action}`;
+    if (e.phase === "begin") {
+      this.actionStarts.set(key, performance.now());
+      this.hub.publish("action", e.service, { phase: "begin", action: e.action, selection: e.selection, pid: process.pid });
+      return;
+    }
+    const t0 = this.actionStarts.get(key);
+    this.actionStarts.delete(key);
+    if (t0 !== undefined) this.metrics.actionDuration.observe({ service: e.service, action: e.action }, (performance.now() - t0) / 1000);
+    this.metrics.actions.inc({ service: e.service, action: e.action, outcome: e.ok ? "succeeded" : "failed" });
+    this.hub.publish("action", e.service, { phase: "end", action: e.action, ok: e.ok, error: e.error, rolledBack: e.rolledBack, pid: process.pid });
   }
 
   private scheduleSync(): void {
@@ -149,6 +194,8 @@ export class Agent {
           }),
         ),
       );
+      const groups = new Set([...this.monitors.values()].map((m) => m.socketGroup).filter((g): g is string => g !== undefined));
+      await this.teams?.sync(groups);
     });
     return this.syncing;
   }

@@ -4,6 +4,9 @@
 // service's status current and brings a failed resource back to the state its
 // operator asked for, through the same executor and lock as an operator.
 import fs from "node:fs";
+import path from "node:path";
+import { lockHolder } from "../actions/lock.js";
+import { groupId } from "../drivers/container-docker/host.js";
 import type { ServiceManager } from "../core/manager.js";
 import type { ServiceConfig } from "../config/types.js";
 import { ServiceRuntime, writeStatusCache } from "../service/runtime.js";
@@ -20,7 +23,9 @@ export type AgentEvent =
   | { type: "restart"; service: string; rid: string; attempt: number; limit: number; reason: string }
   | { type: "restart_limit"; service: string; rid: string; limit: number }
   | { type: "daemon"; service: string; state: "up" | "down" }
-  | { type: "config"; service: string; valid: boolean; problems?: string[] };
+  | { type: "config"; service: string; valid: boolean; problems?: string[] }
+  /** an action of another process (the CLI), seen from its lock file */
+  | { type: "action"; service: string; phase: "begin" | "end"; action: string; pid: number };
 
 export interface MonitorHost {
   readonly manager: ServiceManager;
@@ -149,9 +154,32 @@ export class ServiceMonitor {
     this.dirWatcher = fs.watch(dir, { persistent: false }, (_event, file) => {
       if (!file || file.endsWith(".tmp") || file.startsWith("status.json")) return;
       if (file === "docker.pid" || file === "docker.sock") this.wake?.();
+      if (file === "action.lock") this.lockChanged();
       if (file === "action.lock" || file === "intent.json" || file === "frozen") void this.refresh("all");
     });
     this.dirWatcher.on("error", (e) => this.log.warn(`state dir watch: ${errorMessage(e)}`));
+  }
+
+  private lockSeen: { pid: number; action: string } | undefined;
+
+  /** An action of another process begins or ends: its lock file appears or goes. */
+  private lockChanged(): void {
+    const holder = lockHolder(path.join(stateDir(this.host.paths, this.name), "action.lock"));
+    const prev = this.lockSeen;
+    if (holder && holder.pid !== process.pid && holder.pid !== prev?.pid) {
+      if (prev) this.host.emit({ type: "action", service: this.name, phase: "end", action: prev.action, pid: prev.pid });
+      this.lockSeen = { pid: holder.pid, action: holder.action };
+      this.host.emit({ type: "action", service: this.name, phase: "begin", action: holder.action, pid: holder.pid });
+    } else if (!holder && prev) {
+      this.lockSeen = undefined;
+      this.host.emit({ type: "action", service: this.name, phase: "end", action: prev.action, pid: prev.pid });
+    }
+  }
+
+  /** The group whose team socket sees this service (docker_socket_group, else docker if it exists, else root). */
+  get socketGroup(): string | undefined {
+    if (!this.cfg) return undefined;
+    return this.cfg.defaults.text.docker_socket_group ?? (groupId("docker") !== undefined ? "docker" : "root");
   }
 
   /**

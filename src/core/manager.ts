@@ -47,6 +47,8 @@ export interface ActOptions {
   /** part of a mass action (no -s, or a glob): frozen services are skipped */
   mass?: boolean;
   concurrency?: number;
+  /** one more sink for this action's log lines (the API keeps an action's lines) */
+  logSink?: LogSink;
   /** the agent's repairs: intent left as the operator set it, and the action skipped if no longer wanted */
   repair?: { stillWanted: () => Promise<boolean>; lines: { rid: string; msg: string }[] };
 }
@@ -137,6 +139,16 @@ export class ServiceManager {
   async loadValid(name: string): Promise<ServiceConfig> {
     const { loadValidService } = await import("../service/repository.js");
     return loadValidService(this.paths, name, this.nodename);
+  }
+
+  /** The parsed config (`print config --format json`): section -> keyword -> value. Refuses an invalid config. */
+  async configJson(name: string): Promise<Record<string, unknown>> {
+    const cfg = await this.loadValid(name);
+    return {
+      DEFAULT: cfg.defaults.text,
+      ...Object.fromEntries(cfg.resources.map((r) => [r.rid, { ...r.text }])),
+      ...Object.fromEntries(cfg.subsets.map((s) => [s.section, { parallel: s.parallel }])),
+    };
   }
 
   /** The config as written, valid or not. */
@@ -233,10 +245,10 @@ export class ServiceManager {
   // --- actions ------------------------------------------------------------
 
   /** The logger of a service's action: its log file, the manager's events, the caller's sinks. Close it after. */
-  async serviceLogger(name: string): Promise<Logger> {
+  async serviceLogger(name: string, extra: LogSink[] = []): Promise<Logger> {
     const [{ Logger }, { fileSink }] = await Promise.all([import("../util/log.js"), import("../util/log-file.js")]);
     const events: LogSink = { write: (record) => this.emit({ type: "log", record }) };
-    return new Logger([...this.extraSinks, fileSink(logFile(this.paths, name)), events], { svc: name });
+    return new Logger([...this.extraSinks, ...extra, fileSink(logFile(this.paths, name)), events], { svc: name });
   }
 
   /** start / stop / restart / provision / boot's start of one service. Never throws for an expected failure: the result says it. */
@@ -245,7 +257,7 @@ export class ServiceManager {
       if (opts.mass && !opts.force && (await this.isFrozen(name))) return { service: name, action, kind: "frozen", ok: true };
       const cfg = await this.loadValid(name);
       const { runServiceAction } = await import("../actions/execute.js");
-      const log = await this.serviceLogger(name);
+      const log = await this.serviceLogger(name, opts.logSink ? [opts.logSink] : []);
       if (!opts.dryRun) this.emit({ type: "action", phase: "begin", service: name, action, selection: opts.selection });
       try {
         const outcome = await runServiceAction(this.paths, cfg, action, {

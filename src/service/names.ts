@@ -38,7 +38,11 @@ function globToRegExp(glob: string): RegExp {
 
 /** Names and globs, comma separated (`app1.*,app2.prd`). A plain name must exist; a glob may match nothing. */
 export function resolveSelector(paths: Paths, selector: string): string[] {
-  const all = listServiceNames(paths);
+  return matchSelector(listServiceNames(paths), selector, (term) => `no such service: ${term} (no ${configFile(paths, term)})`);
+}
+
+/** The selector's names among `all` (the services an agent's team socket shows, say). */
+export function matchSelector(all: readonly string[], selector: string, missing: (term: string) => string = (t) => `no such service: ${t}`): string[] {
   const out = new Set<string>();
   for (const term of selector.split(",").map((t) => t.trim()).filter(Boolean)) {
     if (/[*?[]/.test(term)) {
@@ -46,7 +50,7 @@ export function resolveSelector(paths: Paths, selector: string): string[] {
       for (const n of all) if (re.test(n)) out.add(n);
     } else {
       checkServiceName(term);
-      if (!all.includes(term)) throw new UsageError(`no such service: ${term} (no ${configFile(paths, term)})`);
+      if (!all.includes(term)) throw new UsageError(missing(term));
       out.add(term);
     }
   }

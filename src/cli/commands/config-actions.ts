@@ -5,16 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { UsageError, formatProblem } from "../../util/errors.js";
 import { configFile } from "../../util/paths.js";
-import type { ServiceConfig } from "../../config/types.js";
 import { collect, forEachService, formatOption, selectServices, useColor, waitMs, type ActionSpec } from "../options.js";
-
-function printConfigJson(cfg: ServiceConfig): unknown {
-  return {
-    DEFAULT: cfg.defaults.text,
-    ...Object.fromEntries(cfg.resources.map((r) => [r.rid, { ...r.text }])),
-    ...Object.fromEntries(cfg.subsets.map((s) => [s.section, { parallel: s.parallel }])),
-  };
-}
 
 export const configActions: ActionSpec[] = [
   {
@@ -59,7 +50,7 @@ export const configActions: ActionSpec[] = [
       const names = await selectServices(input, false);
       if (input.opts.format === "json") {
         const out: Record<string, unknown> = {};
-        for (const n of names) out[n] = printConfigJson(await input.manager.loadValid(n));
+        for (const n of names) out[n] = await input.manager.configJson(n);
         process.stdout.write(JSON.stringify(names.length === 1 ? out[names[0]!] : out, null, 2) + "\n");
         return 0;
       }

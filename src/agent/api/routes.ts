@@ -1,0 +1,197 @@
+// The API's routes (SPEC §10), for one scope: the root socket sees every
+// service, a team socket only its group's (any other is 404, as if it did not
+// exist). Every error is a JSON {"error": ...}.
+import fs from "node:fs";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { stream, streamSSE } from "hono/streaming";
+import type { HttpBindings } from "@hono/node-server";
+import type { ServiceManager } from "../../core/manager.js";
+import type { ServiceStatus } from "../../status/status.js";
+import { readIntent } from "../../service/intent.js";
+import { logFile, type Paths } from "../../util/paths.js";
+import { SvcmgrError } from "../../util/errors.js";
+import type { ActionQueue } from "../action-queue.js";
+import { QueueFull } from "../action-queue.js";
+import type { EventHub } from "../event-hub.js";
+import type { AgentMetrics } from "../metrics.js";
+import type { ServiceMonitor } from "../monitor.js";
+import { openApiDocument } from "./openapi.js";
+import { API_ACTIONS, ActionBody, SERVICE_NAME, describeZodError } from "./schemas.js";
+
+/** What the routes read of the agent. */
+export interface ApiContext {
+  readonly startedAt: number;
+  readonly ready: boolean;
+  readonly serviceCount: number;
+  readonly manager: ServiceManager;
+  readonly paths: Paths;
+  readonly hub: EventHub;
+  readonly actions: ActionQueue;
+  readonly metrics: AgentMetrics;
+  readonly version: string;
+  monitor(name: string): ServiceMonitor | undefined;
+}
+
+export interface Scope {
+  /** may this socket see the service? */
+  visible(service: string): boolean;
+}
+
+export const MAX_BODY = 64 * 1024;
+const HEARTBEAT_MS = 15_000;
+
+type Env = { Bindings: HttpBindings };
+const fail = (c: Context, status: 400 | 403 | 404 | 409 | 413 | 429 | 500, error: string) => c.json({ error }, status);
+
+export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
+  const app = new Hono<Env>();
+  /** the service named in the path, if this socket may see it */
+  const known = (name: string): string | undefined => (SERVICE_NAME.test(name) && ctx.manager.list().includes(name) && scope.visible(name) ? name : undefined);
+
+  const view = async (name: string) => {
+    const m = ctx.monitor(name);
+    const status: ServiceStatus = m?.status ?? (await ctx.manager.status(name, { refresh: false }));
+    const restarts = Object.fromEntries(status.resources.map((r) => [r.rid, m?.book.counters(r.rid) ?? { count: 0, exhausted: false }]));
+    return { ...status, intent: readIntent(ctx.paths, name).resources, restarts };
+  };
+
+  app.get("/v1/agent", (c) => c.json({ pid: process.pid, ready: ctx.ready, startedAt: new Date(ctx.startedAt).toISOString(), uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000), services: ctx.serviceCount }));
+  app.get("/v1/openapi.json", (c) => c.json(openApiDocument(ctx.version)));
+
+  app.get("/v1/services", async (c) => c.json(await Promise.all(ctx.manager.list().filter((n) => scope.visible(n)).map(view))));
+  app.get("/v1/services/:name", async (c) => {
+    const name = known(c.req.param("name"));
+    return name ? c.json(await view(name)) : fail(c, 404, `no such service: ${c.req.param("name")}`);
+  });
+  app.get("/v1/services/:name/config", async (c) => {
+    const name = known(c.req.param("name"));
+    if (!name) return fail(c, 404, `no such service: ${c.req.param("name")}`);
+    try {
+      return c.json(await ctx.manager.configJson(name));
+    } catch (e) {
+      if (e instanceof SvcmgrError) return fail(c, 409, e.message);
+      throw e;
+    }
+  });
+
+  app.post(
+    "/v1/services/:name/actions/:action",
+    bodyLimit({ maxSize: MAX_BODY, onError: (c) => fail(c, 413, `request body over ${MAX_BODY} bytes`) }),
+    async (c) => {
+      const name = known(c.req.param("name"));
+      if (!name) return fail(c, 404, `no such service: ${c.req.param("name")}`);
+      const action = c.req.param("action");
+      if (!(API_ACTIONS as readonly string[]).includes(action)) return fail(c, 404, `no such action: ${action} (one of ${API_ACTIONS.join(", ")})`);
+      const text = await c.req.text();
+      let raw: unknown = {};
+      if (text.trim()) {
+        try {
+          raw = JSON.parse(text);
+        } catch {
+          return fail(c, 400, "the body is not JSON");
+        }
+      }
+      const body = ActionBody.safeParse(raw);
+      if (!body.success) return fail(c, 400, describeZodError(body.error));
+      try {
+        const rec = ctx.actions.submit(name, action as (typeof API_ACTIONS)[number], {
+          selection: { rids: body.data.rid, tags: body.data.tags, subsets: body.data.subsets },
+          force: body.data.force,
+          disableRollback: body.data.disable_rollback,
+        });
+        return c.json({ id: rec.id }, 202);
+      } catch (e) {
+        if (e instanceof QueueFull) return fail(c, 429, e.message);
+        throw e;
+      }
+    },
+  );
+  app.get("/v1/actions/:id", (c) => {
+    const rec = ctx.actions.get(c.req.param("id"));
+    return rec && scope.visible(rec.service) ? c.json(rec) : fail(c, 404, `no such action: ${c.req.param("id")}`);
+  });
+
+  app.get("/v1/events", (c) => {
+    const last = Number(c.req.header("Last-Event-ID") ?? c.req.query("since") ?? NaN);
+    const sub = ctx.hub.subscribe((e) => scope.visible(e.service), Number.isFinite(last) ? last : undefined);
+    // a reader too slow for its queue is cut off here, whatever its socket's writes are waiting for
+    const socket = c.env.incoming.socket;
+    return streamSSE(c, async (sse) => {
+      const heartbeat = setInterval(() => void sse.write(": ping\n\n"), HEARTBEAT_MS);
+      heartbeat.unref();
+      sse.onAbort(() => ctx.hub.unsubscribe(sub));
+      try {
+        while (!sse.aborted && !sub.dropped) {
+          const e = sub.queue.shift();
+          if (!e) {
+            await new Promise<void>((resolve) => (sub.notify = resolve));
+            sub.notify = undefined;
+            continue;
+          }
+          await sse.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify({ service: e.service, ...e.data }) });
+        }
+      } finally {
+        clearInterval(heartbeat);
+        ctx.hub.unsubscribe(sub);
+        if (sub.dropped) socket.destroy();
+      }
+    });
+  });
+
+  app.get("/v1/services/:name/logs", (c) => {
+    const name = known(c.req.param("name"));
+    if (!name) return fail(c, 404, `no such service: ${c.req.param("name")}`);
+    const follow = c.req.query("follow") === "1";
+    const lines = c.req.query("lines") === undefined ? undefined : Number(c.req.query("lines"));
+    if (lines !== undefined && !(Number.isInteger(lines) && lines >= 0)) return fail(c, 400, "lines: expected a whole number");
+    const file = logFile(ctx.paths, name);
+    c.header("Content-Type", "application/x-ndjson");
+    return stream(c, async (out) => {
+      let text = "";
+      try {
+        text = fs.readFileSync(file, "utf8");
+      } catch {
+        // no log yet
+      }
+      let offset = Buffer.byteLength(text);
+      const shown = text.split("\n").filter(Boolean);
+      for (const l of lines === undefined ? shown : shown.slice(-lines)) await out.write(l + "\n");
+      if (!follow) return;
+      let wake: (() => void) | undefined;
+      fs.mkdirSync(ctx.paths.log, { recursive: true });
+      const watcher = fs.watch(ctx.paths.log, { persistent: false }, (_e, f) => f === `${name}.log` && wake?.());
+      out.onAbort(() => wake?.());
+      try {
+        while (!out.aborted) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, HEARTBEAT_MS).unref();
+          });
+          let size = 0;
+          try {
+            size = fs.statSync(file).size;
+          } catch {
+            continue;
+          }
+          if (size < offset) offset = 0; // rotated
+          if (size === offset) continue;
+          const fd = fs.openSync(file, "r");
+          const buf = Buffer.alloc(size - offset);
+          fs.readSync(fd, buf, 0, buf.length, offset);
+          fs.closeSync(fd);
+          offset = size;
+          await out.write(buf.toString("utf8"));
+        }
+      } finally {
+        watcher.close();
+      }
+    });
+  });
+
+  app.get("/metrics", async (c) => c.text(await ctx.metrics.text((s) => scope.visible(s)), 200, { "Content-Type": ctx.metrics.registry.contentType }));
+
+  app.notFound((c) => fail(c, 404, `no such endpoint: ${c.req.method} ${c.req.path}`));
+  app.onError((e, c) => fail(c, 500, e.message));
+  return app;
+}
