@@ -10,7 +10,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BY_LONG, BY_SHORT, OPTIONS } from "../src/drivers/container-docker/run-args-options.js";
+import fc from "fast-check";
 import { startFakeEngine } from "./support/fake-engine.js";
+import { runArgsText } from "./support/run-args-values.js";
 import { cliHome, hostDockerCli, normalizeBody, readCorpus, runPasted, svcmgrCreate } from "./support/run-args-diff.js";
 
 /** Where two JSON texts first differ: the path and both values, for a readable failure. */
@@ -94,4 +96,38 @@ test("svcmgr's create request for run_args is the one the host's docker CLI send
     });
   }
   assert.deepEqual(fake.unexpected, [], "requests the fake engine does not answer");
+});
+
+test("generated run_args (every option, valid values and near misses): svcmgr and the docker CLI agree", async (t) => {
+  const cli = hostDockerCli();
+  if (!cli) {
+    t.skip("no docker CLI on PATH (scripts/setup.sh installs it)");
+    return;
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "svdiff-"));
+  const fake = await startFakeEngine();
+  t.after(async () => {
+    await fake.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const home = cliHome(root);
+  // SVCMGR_FUZZ_SEED replays (or varies) the generated lines; fast-check prints the seed of a failure
+  const seed = Number(process.env.SVCMGR_FUZZ_SEED ?? 15);
+  await fc.assert(
+    fc.asyncProperty(runArgsText, async (runArgs) => {
+      const e = { line: 0, source: "generated", runArgs, image: "busybox", command: [], env: { A: "from the environment" }, expect: "equal" as const };
+      const env = { ...home.env, ...e.env };
+      const ours = await svcmgrCreate(fake, e, env);
+      const theirs = await runPasted(fake, ours.line, env, home.cwd);
+      const where = `run_args: ${runArgs}\n  docker: ${theirs.stderr.trim()}\n  svcmgr: ${ours.error ?? "ok"}`;
+      if (ours.error === undefined) {
+        assert.ok(theirs.create, `svcmgr accepts what docker refuses\n  ${where}`);
+        const [d, s] = [normalizeBody(theirs.create.raw), normalizeBody(ours.create!.raw)];
+        assert.ok(d === s, `bodies differ at ${firstDifference(d, s)}\n  ${where}`);
+      } else if (!/is refused: |out of the range svcmgr sends exactly/.test(ours.error)) {
+        assert.equal(theirs.create, undefined, `svcmgr refuses, without a reason of its own, what docker takes\n  ${where}`);
+      }
+    }),
+    { numRuns: 150, seed, endOnFailure: true },
+  );
 });

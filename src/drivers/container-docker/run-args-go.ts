@@ -96,8 +96,14 @@ export function goParseInt(s: string, base: number, bits: number, signed: boolea
   return value;
 }
 
-/** strconv.ParseFloat for decimal syntax (with Go's underscores); hexadecimal floats are not read. */
+/** strconv.ParseFloat: decimal and hexadecimal (0x1.8p3) syntax, with Go's underscores. */
 function goParseFloat(s: string): number {
+  const hex = /^([+-]?)0[xX]([0-9a-fA-F_]*)(?:\.([0-9a-fA-F_]*))?[pP]([+-]?[0-9_]+)$/.exec(s);
+  if (hex && (hex[2] !== "" || (hex[3] ?? "") !== "") && underscoreOK(s)) {
+    const [i, f] = [hex[2]!.replace(/_/g, ""), (hex[3] ?? "").replace(/_/g, "")];
+    const v = Number(digitsValue(i + f, 16, false)!) * 2 ** (Number(hex[4]!.replace(/_/g, "")) - 4 * f.length);
+    return hex[1] === "-" ? -v : v;
+  }
   if (!/^[+-]?(\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][+-]?\d[\d_]*)?$/.test(s) || (s.includes("_") && !underscoreOK(s))) {
     throw new Error(`strconv.ParseFloat: parsing "${s}": invalid syntax`);
   }
@@ -226,15 +232,24 @@ export function parseCPUs(value: string): number {
     if (a === undefined || b === undefined || b === 0n) throw notRational;
     [num, den] = [a, b];
   } else {
-    const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(value.replace(/_/g, ""));
-    if (!m || (m[2] === "" && (m[3] ?? "") === "") || (value.includes("_") && !underscoreOK(value))) throw notRational;
-    const frac = m[3] ?? "";
-    num = BigInt((m[2] || "0") + frac) * (m[1] === "-" ? -1n : 1n);
-    den = 10n ** BigInt(frac.length);
-    const exp = Number(m[4] ?? "0");
+    // big.Rat's floating-point form: a mantissa in base 10 (or 0x, 0o, 0b), a
+    // radix point, then a decimal (e) or binary (p) exponent
+    const prefix = /^[+-]?0([xXoObB])/.exec(value)?.[1]?.toLowerCase();
+    const base = prefix === "x" ? 16 : prefix === "o" ? 8 : prefix === "b" ? 2 : 10;
+    const digit = { 16: "[0-9a-fA-F_]", 10: "[0-9_]", 8: "[0-7_]", 2: "[01_]" }[base];
+    const re = new RegExp(`^([+-]?)(?:0[xXoObB])?(${digit}*)(?:\\.(${digit}*))?(?:([${base === 16 ? "pP" : "eEpP"}])([+-]?[0-9_]+))?$`);
+    const m = re.exec(value);
+    if (!m || (value.includes("_") && !underscoreOK(value))) throw notRational;
+    const [intDigits, fracDigits] = [m[2]!.replace(/_/g, ""), (m[3] ?? "").replace(/_/g, "")];
+    if (intDigits === "" && fracDigits === "") throw notRational;
+    const mantissa = digitsValue(intDigits + fracDigits, base, false)!;
+    num = mantissa * (m[1] === "-" ? -1n : 1n);
+    den = BigInt(base) ** BigInt(fracDigits.length);
+    const exp = m[5] === undefined ? 0 : Number(m[5].replace(/_/g, ""));
     if (Math.abs(exp) > 400) throw notRational;
-    if (exp >= 0) num *= 10n ** BigInt(exp);
-    else den *= 10n ** BigInt(-exp);
+    const ebase = m[4] === undefined || "eE".includes(m[4]) ? 10n : 2n;
+    if (exp >= 0) num *= ebase ** BigInt(exp);
+    else den *= ebase ** BigInt(-exp);
   }
   const nano = num * 1000000000n;
   if (nano % den !== 0n) throw new Error("value is too precise");

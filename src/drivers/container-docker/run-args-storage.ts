@@ -221,7 +221,10 @@ export function isCdiName(device: string): boolean {
   if (!ok || qualifier === "" || name === "") return false;
   const [vendor, klass, ok2] = cut(qualifier, "/");
   if (!ok2 || vendor === "" || klass === "") return false;
-  const vc = /^[A-Za-z]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/;
+  const vc = /^[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]$/;
+  // the docker CLI 28 crashes (a slice out of range in its CDI parser) on a one-letter vendor, or class
+  const oneLetter = (x: string) => /^[A-Za-z]$/.test(x);
+  if (oneLetter(vendor) || (vc.test(vendor) && oneLetter(klass))) throw new Error(`invalid CDI device ${device}: its vendor and class need two characters or more`);
   return vc.test(vendor) && vc.test(klass) && /^[A-Za-z0-9]([A-Za-z0-9_.:-]*[A-Za-z0-9])?$/.test(name);
 }
 
