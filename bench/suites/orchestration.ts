@@ -22,7 +22,7 @@ import Docker from "dockerode";
 import { bridgeName, gatewayOf, hostIpv4Addresses, overlaps, parseCidr } from "../../src/drivers/container-docker/bridge.js";
 import { execRootFor } from "../../src/drivers/container-docker/daemon.js";
 import { pidAlive, procCmdline, readPidFile } from "../../src/drivers/container-docker/host.js";
-import { parseRunArgs } from "../../src/drivers/container-docker/run-args.js";
+import { createRequest } from "../../src/drivers/container-docker/run-args.js";
 import { Logger } from "../../src/util/log.js";
 import { makeTempRoot, RUN_DIR } from "../../test/support/docker-fixture.js";
 import { startImageRegistry } from "../../test/support/registry-images.js";
@@ -124,13 +124,14 @@ export async function setupOrchestration(cleanup: Cleanup, floorMjs: string, log
   if (pid === undefined) throw new Error("the service's daemon is not up after docker pull");
   // the exact command line svcmgr started its daemon with: the floor's plain dockerd gets the same flags
   const argv = procCmdline(pid);
-  const { options } = parseRunArgs(["--init"]);
+  // the body svcmgr sends for `run_args = --init` (its labels set per container below)
+  const { body: options } = createRequest(["--init"], { name: "floor", image, command: ["sleep", "3600"], labels: [] }, { env: {} });
   const spec = (tool: Tool, settleMs: number): FloorSpec => ({
     socket,
     stages: SUBSETS.map((s) => ({ parallel: s.parallel, names: s.members.map((m) => names(tool)[m - 1]!) })),
     create: Object.fromEntries(
       names(tool).map((n, i) => [n, { ...options, Image: image, Cmd: ["sleep", "3600"], Labels: { "com.svcmgr.service": "floor", "com.svcmgr.rid": `container#${i + 1}`, "com.svcmgr.config-hash": "floor" } }]),
-    ),
+    ) as unknown as FloorSpec["create"],
     settleMs,
     daemon: { argv, pidFile: path.join(state, "docker.pid"), logFile: path.join(state, "dockerd.log"), execRoot: execRootFor(RUN_DIR, state), bridge: bridgeName(state), gateway: gatewayOf(bridgeCidr) },
   });

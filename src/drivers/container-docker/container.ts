@@ -11,7 +11,7 @@ import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { ResourceConfig } from "../../config/types.js";
 import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
 import { serviceDocker, type ServiceDaemon } from "./service-daemon.js";
-import { parseRunArgs } from "./run-args.js";
+import { createRequest, runCommandLine, type CreateRequest } from "./run-args.js";
 import { pidAlive } from "./host.js";
 
 export const LABEL_SERVICE = "com.svcmgr.service";
@@ -47,6 +47,15 @@ function demuxFrames(buf: Buffer): string {
     i += 8 + size;
   }
   return i === 0 ? buf.toString("utf8") : out;
+}
+
+/**
+ * POST /containers/create with exactly the request built from run_args: the
+ * name in the query, the body as the docker CLI sends it (dockerode would
+ * otherwise also copy every option into the query string).
+ */
+export function sendCreateRequest(docker: Docker, request: CreateRequest): Promise<Docker.Container> {
+  return docker.createContainer({ _query: request.query, _body: request.body } as unknown as Docker.ContainerCreateOptions);
 }
 
 export class DockerContainer implements ResourceDriver {
@@ -178,20 +187,22 @@ export class DockerContainer implements ResourceDriver {
   }
 
   private async create(daemon: ServiceDaemon, docker: Docker): Promise<string> {
-    const { options, errors } = parseRunArgs(this.argWords);
-    if (errors.length) throw new ActionError(`run_args: ${errors.join("; ")}`, this.cfg.rid);
-    const labels = { [LABEL_SERVICE]: this.ctx.service, [LABEL_RID]: this.cfg.rid, [LABEL_HASH]: this.configHash };
-    const labelArgs = Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
-    this.log.info(this.cli(daemon, "run", "-d", `--name=${this.name}`, ...labelArgs, ...this.argWords, this.image, ...(this.command ?? [])));
+    const ctx = {
+      name: this.name,
+      image: this.image,
+      command: this.command,
+      labels: [[LABEL_SERVICE, this.ctx.service], [LABEL_RID, this.cfg.rid], [LABEL_HASH, this.configHash]] as const,
+    };
+    let request: CreateRequest;
+    try {
+      request = createRequest(this.argWords, ctx, { env: this.ctx.env, readFile: (p) => fs.readFileSync(p) });
+    } catch (e) {
+      throw new ActionError(`run_args: ${errorMessage(e)}`, this.cfg.rid);
+    }
+    this.log.info(formatCommand(runCommandLine(daemon.cliArgs(), ctx, this.argWords)));
     let container: Docker.Container;
     try {
-      container = await docker.createContainer({
-        ...options,
-        name: this.name,
-        Image: this.image,
-        ...(this.command ? { Cmd: this.command } : {}),
-        Labels: { ...options.Labels, ...labels },
-      });
+      container = await sendCreateRequest(docker, request);
     } catch (e) {
       if (statusCode(e) === 404) {
         throw new ActionError(`image ${this.image} is not in ${this.ctx.service}'s docker daemon: pull or load it first (svcmgr -s ${this.ctx.service} docker pull ${this.image})`, this.cfg.rid);
