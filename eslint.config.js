@@ -17,7 +17,7 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       // status trees and tables are matched column for column: their spaces are the layout
       "no-regex-spaces": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", ignoreRestSiblings: true }],
     },
   },
 );

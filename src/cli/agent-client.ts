@@ -58,7 +58,7 @@ export async function* agentLines(socketPath: string, urlPath: string, signal?: 
 
 /** A service as the agent shows it, without the agent's own fields: what a live evaluation gives. */
 export function asStatus(v: ServiceStatus & { intent?: unknown; restarts?: unknown }): ServiceStatus {
-  const { intent: _i, restarts: _r, ...st } = v;
+  const { intent, restarts, ...st } = v;
   return st;
 }
 

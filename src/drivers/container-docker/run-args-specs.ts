@@ -4,7 +4,6 @@
 // shapes; and the key=value files of --env-file and --label-file. Errors are
 // the CLI's own messages.
 import { csvRecord, cut, exactNumber, formatIP, goParseInt, parseIP } from "./run-args-go.js";
-import type { RunOptions } from "./run-args-options.js";
 
 const fail = (message: string): never => {
   throw new Error(message);
@@ -198,8 +197,15 @@ function endpoint(n: NetworkAttachment): EndpointSettings | undefined {
   };
 }
 
+/** What endpoints() reads of the options (RunOptions has it; named here so that this file needs no option table). */
+export interface NetworkOptions {
+  lists: { aliases: string[]; links: string[]; linkLocalIPs: string[] };
+  strings: { ipv4Address: string; ipv6Address: string };
+  networks: NetworkAttachment[];
+}
+
 /** parseNetworkOpts: --network, with --network-alias, --link, --ip, --ip6, --link-local-ip on the first one. */
-export function endpoints(o: RunOptions): Record<string, EndpointSettings> {
+export function endpoints(o: NetworkOptions): Record<string, EndpointSettings> {
   const withContainerOptions = (n: NetworkAttachment): NetworkAttachment => {
     const l = o.lists;
     if (n.aliases.length && l.aliases.length) fail("conflicting options: cannot specify both --network-alias and per-network alias");
