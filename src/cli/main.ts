@@ -7,6 +7,7 @@ import { SvcmgrError, UsageError, errorMessage, errorText } from "../util/errors
 import { nodeName, resolvePaths, type Paths } from "../util/paths.js";
 import { humanSink } from "../util/log.js";
 import { ServiceManager } from "../core/manager.js";
+import type { RemoteCli } from "./remote.js";
 import { MULTI_WORD, normalizeArgv } from "./argv.js";
 import { suggest } from "../util/suggest.js";
 import { actionTable, useColor, type ActionSpec, type CliOptions } from "./actions.js";
@@ -66,7 +67,9 @@ function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: {
     const command = args[args.length - 1] as Command;
     const opts = command.optsWithGlobals<CliOptions>();
     const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env, logSinks: [humanSink(process.stdout, { color: useColor(opts) })] });
-    out.code = await spec.run({ paths, manager, opts, args: command.args, launcher: launcherPath() });
+    let remote: Promise<RemoteCli | undefined> | undefined;
+    const connect = () => (remote ??= import("./remote.js").then((m) => m.RemoteCli.connect(paths)));
+    out.code = await spec.run({ paths, manager, remote: connect, opts, args: command.args, launcher: launcherPath() });
   });
 }
 

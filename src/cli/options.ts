@@ -7,6 +7,7 @@ import { START_ORDER, type ResourceGroup } from "../config/groups.js";
 import type { Selection } from "../service/planner.js";
 import type { ActResult, ServiceManager } from "../core/manager.js";
 import { formatPlan } from "../service/planner.js";
+import type { RemoteCli } from "./remote.js";
 
 export interface CliOptions {
   service?: string;
@@ -38,6 +39,8 @@ export interface CliOptions {
 export interface ActionInput {
   paths: Paths;
   manager: ServiceManager;
+  /** the agent's team sockets, for a user who is not root while the agent runs (else undefined: work directly) */
+  remote(): Promise<RemoteCli | undefined>;
   opts: CliOptions;
   args: string[];
   launcher: string;

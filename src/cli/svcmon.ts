@@ -10,8 +10,15 @@ import { agentStatuses } from "./agent-client.js";
 
 export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number> {
   const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env });
-  const names = await manager.select({ selector: opts.service, stateChanging: false });
+  const { RemoteCli } = await import("./remote.js");
+  const remote = await RemoteCli.connect(paths);
+  const names = remote ? remote.select(opts, false) : await manager.select({ selector: opts.service, stateChanging: false });
   const draw = async (refresh: boolean): Promise<string> => {
+    if (remote) {
+      const fresh = (await RemoteCli.connect(paths)) ?? remote; // each frame from the agent's memory
+      const rows = fresh.statuses(names.filter((n) => fresh.select({}, false).includes(n)));
+      return opts.format === "json" ? JSON.stringify(svcmonJson(rows), null, 2) + "\n" : renderSvcmonTable(rows);
+    }
     // the agent's memory when it runs (always current); --refresh asks for a live evaluation here
     const statuses = (!opts.refresh && (await agentStatuses(paths, names))) || (await manager.statusOfMany(names, { refresh }));
     const rows = [...statuses.values()];

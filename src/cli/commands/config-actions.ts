@@ -28,12 +28,13 @@ export const configActions: ActionSpec[] = [
     summary: "print status: the status tree of each service (--format json for machines)",
     configure: (cmd) => cmd.addOption(formatOption(cmd)).option("--refresh", "ignored: print status always evaluates live"),
     async run(input) {
-      const names = await selectServices(input, false);
+      const { opts } = input;
+      const remote = await input.remote();
+      const names = remote ? remote.select(opts, false) : await selectServices(input, false);
       const { renderStatusTree } = await import("../../status/tree.js");
       const { agentStatuses } = await import("../agent-client.js");
       // the agent keeps every status current from events: its answer is a live one
-      const results = [...((await agentStatuses(input.paths, names)) ?? (await input.manager.statusOfMany(names, { refresh: true }))).values()];
-      const { opts } = input;
+      const results = remote ? remote.statuses(names) : [...((await agentStatuses(input.paths, names)) ?? (await input.manager.statusOfMany(names, { refresh: true }))).values()];
       if (opts.format === "json") {
         process.stdout.write(JSON.stringify(names.length === 1 && opts.service && !/[*?,]/.test(opts.service) ? results[0] : results, null, 2) + "\n");
       } else {

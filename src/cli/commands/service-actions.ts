@@ -4,7 +4,8 @@ import { spawn } from "node:child_process";
 import os from "node:os";
 import { UsageError } from "../../util/errors.js";
 import type { ResourceGroup } from "../../config/groups.js";
-import { count, forEachService, isMass, list, reportResult, selectServices, selection, useColor, waitMs, type ActionSpec } from "../options.js";
+import { count, forEachService, isMass, list, reportResult, selectServices, selection, useColor, waitMs, type ActionSpec, type CliOptions } from "../options.js";
+import type { RemoteCli } from "../remote.js";
 
 function resourceAction(name: string, summary: string, group?: ResourceGroup): ActionSpec {
   const action = name.startsWith("start") ? "start" : name.startsWith("stop") ? "stop" : (name as "restart" | "boot" | "provision");
@@ -23,6 +24,14 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
       const { manager, opts } = input;
       waitMs(opts);
       const sel = selection(opts, group);
+      const remote = action === "boot" || action === "provision" ? undefined : await input.remote();
+      if (remote) {
+        if (opts.dryRun) throw new UsageError("--dry-run reads the config, which only root may: run it as root");
+        const body = { rid: sel.rids, tags: sel.tags, subsets: sel.subsets, force: opts.force === true, disable_rollback: opts.disableRollback === true };
+        let code = 0;
+        for (const n of remote.select(opts, true)) code = Math.max(code, await remote.act(n, action, body, useColor(opts)));
+        return code;
+      }
       const names = action === "boot" ? await manager.bootSelection(opts.service) : await selectServices(input, true);
       const dryRun = opts.dryRun === true;
       let code = 0;
@@ -43,6 +52,12 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
       return code;
     },
   };
+}
+
+async function remoteEach(remote: RemoteCli, opts: CliOptions, action: "freeze" | "thaw"): Promise<number> {
+  let code = 0;
+  for (const n of remote.select(opts, true)) code = Math.max(code, await remote.act(n, action, {}, false));
+  return code;
 }
 
 export const serviceActions: ActionSpec[] = [
@@ -79,6 +94,8 @@ export const serviceActions: ActionSpec[] = [
     name: "freeze",
     summary: "skip the service in mass actions and automatic restarts",
     async run(input) {
+      const remote = await input.remote();
+      if (remote) return remoteEach(remote, input.opts, "freeze");
       for (const n of await selectServices(input, true)) process.stdout.write(`${n}: ${(await input.manager.setFrozen(n, true)) ? "frozen" : "already frozen"}\n`);
       return 0;
     },
@@ -87,6 +104,8 @@ export const serviceActions: ActionSpec[] = [
     name: "thaw",
     summary: "undo freeze",
     async run(input) {
+      const remote = await input.remote();
+      if (remote) return remoteEach(remote, input.opts, "thaw");
       for (const n of await selectServices(input, true)) process.stdout.write(`${n}: ${(await input.manager.setFrozen(n, false)) ? "thawed" : "not frozen"}\n`);
       return 0;
     },
@@ -96,10 +115,13 @@ export const serviceActions: ActionSpec[] = [
     summary: "show the service's log (--follow to keep reading)",
     configure: (cmd) => cmd.option("--follow", "keep printing new lines").option("--lines <n>", "last lines only").option("--debug", "also the debug lines (status probes)"),
     async run(input) {
+      const { opts } = input;
+      const lines = opts.lines === undefined ? undefined : count("--lines", opts.lines);
+      const remote = await input.remote();
+      if (remote) return remote.logs(remote.select(opts, false), { follow: opts.follow === true, lines, color: useColor(opts), debug: opts.debug === true });
       const names = await selectServices(input, false);
       const { printLogs } = await import("../logs.js");
-      const { opts } = input;
-      return printLogs(input.paths, names, { follow: opts.follow === true, lines: opts.lines === undefined ? undefined : count("--lines", opts.lines), color: useColor(opts), debug: opts.debug === true });
+      return printLogs(input.paths, names, { follow: opts.follow === true, lines, color: useColor(opts), debug: opts.debug === true });
     },
   },
   {
