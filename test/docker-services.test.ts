@@ -9,7 +9,8 @@ import { cleanupEverything, importImage, isRoot, leftovers, RUN_DIR, testLogger 
 import { nextBridgeCidr } from "./support/reliability.js";
 import { PrivateDockerDaemon } from "../src/drivers/container-docker/daemon.js";
 import { startImageRegistry, type ImageRegistry } from "./support/registry-images.js";
-import { findExecutable, readPidFile } from "../src/drivers/container-docker/host.js";
+import { findExecutable } from "../src/util/which.js";
+import { readPidFile } from "../src/util/proc.js";
 
 const skip = !isRoot() ? "needs root (dockerd, bridges, mounts)" : ["dockerd", "docker", "busybox", "docker-registry"].find((p) => !findExecutable(p)) ? "dockerd, docker, busybox-static or docker-registry missing (npm test installs them)" : false;
 if (skip) console.log(`# skipping the docker tests: ${skip}`);

@@ -19,9 +19,10 @@
 // through `svcmgr -s X docker info`. Cold: it is down.
 import path from "node:path";
 import Docker from "dockerode";
-import { bridgeName, gatewayOf, hostIpv4Addresses, overlaps, parseCidr } from "../../src/drivers/container-docker/bridge.js";
+import { bridgeName, gatewayOf, hostIpv4Addresses } from "../../src/drivers/container-docker/bridge.js";
+import { overlaps, parseCidr } from "../../src/util/ipv4.js";
 import { execRootFor } from "../../src/drivers/container-docker/daemon.js";
-import { pidAlive, procCmdline, readPidFile } from "../../src/drivers/container-docker/host.js";
+import { pidAlive, procCmdline, readPidFile } from "../../src/util/proc.js";
 import { parseRunArgs } from "../../src/drivers/container-docker/run-args.js";
 import { Logger } from "../../src/util/log.js";
 import { makeTempRoot, RUN_DIR } from "../../test/support/docker-fixture.js";
