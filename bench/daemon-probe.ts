@@ -9,13 +9,13 @@ import { Logger } from "../src/util/log.js";
 import { resolvePaths } from "../src/util/paths.js";
 import { loadValidService } from "../src/service/repository.js";
 import { ServiceRuntime } from "../src/service/runtime.js";
-import { serviceDocker } from "../src/drivers/container-docker/service-daemon.js";
+import { ServiceDocker } from "../src/drivers/container-docker/service-daemon.js";
 
 async function main(svc: string | undefined, what: string | undefined): Promise<void> {
   if (!svc || (what !== "start" && what !== "stop")) throw new Error("usage: daemon-probe.mjs SERVICE start|stop");
   const paths = resolvePaths();
   const rt = new ServiceRuntime(paths, loadValidService(paths, svc), new Logger([]), process.env);
-  const daemon = serviceDocker(rt).daemon;
+  const daemon = new ServiceDocker(rt).daemon;
   const t0 = performance.now();
   await (what === "start" ? daemon.start() : daemon.stop());
   process.stdout.write(JSON.stringify({ ms: performance.now() - t0 }) + "\n");

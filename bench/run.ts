@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
-import { findExecutable } from "../src/drivers/container-docker/host.js";
+import { findExecutable } from "../src/util/which.js";
 import { nodeBundleOptions } from "../scripts/bundle-options.js";
 import { Cleanup, REPO, setCalm } from "./lib/env.js";
 import { formatTable, load1, machine, mustRun, type ResultRow, type Samples } from "./lib/measure.js";

@@ -8,7 +8,8 @@ import fs from "node:fs";
 import { execa } from "execa";
 import { CliRoot } from "./support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "./support/docker-fixture.js";
-import { findExecutable, pidAlive, readPidFile, signal, waitPidGone } from "../src/drivers/container-docker/host.js";
+import { findExecutable } from "../src/util/which.js";
+import { pidAlive, readPidFile, signal, waitPidGone } from "../src/util/proc.js";
 import { containerSection, nextBridgeCidr, ok, setUpService, socketOf } from "./support/reliability.js";
 
 const skip = !isRoot() ? "needs root (dockerd, bridges, mounts)" : ["dockerd", "docker", "busybox"].find((p) => !findExecutable(p)) ? "dockerd, docker or busybox missing" : false;

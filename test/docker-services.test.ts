@@ -9,7 +9,8 @@ import { cleanupEverything, importImage, isRoot, leftovers, RUN_DIR, testLogger 
 import { nextBridgeCidr } from "./support/reliability.js";
 import { PrivateDockerDaemon } from "../src/drivers/container-docker/daemon.js";
 import { startImageRegistry, type ImageRegistry } from "./support/registry-images.js";
-import { findExecutable, readPidFile } from "../src/drivers/container-docker/host.js";
+import { findExecutable } from "../src/util/which.js";
+import { readPidFile, waitPidGone } from "../src/util/proc.js";
 
 const skip = !isRoot() ? "needs root (dockerd, bridges, mounts)" : ["dockerd", "docker", "busybox", "docker-registry"].find((p) => !findExecutable(p)) ? "dockerd, docker, busybox-static or docker-registry missing (npm test installs them)" : false;
 if (skip) console.log(`# skipping the docker tests: ${skip}`);
@@ -322,7 +323,7 @@ describe("complex orchestration: subsets, parallel start, rollback", { skip }, (
     ok(r.run(["-s", svc, "start", "--rid", "container#1"]), "start");
     const pid = readPidFile(r.file(`var/${svc}/docker.pid`))!;
     process.kill(pid, "SIGKILL");
-    await new Promise((res) => setTimeout(res, 200));
+    assert.ok(await waitPidGone(pid, 5000), "the daemon is gone");
     const tree = r.run(["-s", svc, "print", "status"]).stdout;
     assert.match(tree, /container#1    \.\.\.\. down     \S+\n\|  \|  \|\s+# docker daemon is not running/);
     const out = ok(r.run(["-s", svc, "start", "--rid", "container#1"]), "start after kill");

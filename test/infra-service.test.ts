@@ -10,7 +10,9 @@ import { CliRoot, type CliResult } from "./support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "./support/docker-fixture.js";
 import { startImageRegistry, type ImageRegistry } from "./support/registry-images.js";
 import { createTestNet, deleteTestNet, entries, hostAddresses, loopOf, loopsUnder, releaseDisks, sh, httpGetInNetns, type TestNet } from "./support/infra.js";
-import { findExecutable, mountsUnder, pidAlive, procCmdline, readPidFile } from "../src/drivers/container-docker/host.js";
+import { findExecutable } from "../src/util/which.js";
+import { mountsUnder } from "../src/util/mountinfo.js";
+import { pidAlive, procCmdline, readPidFile } from "../src/util/proc.js";
 
 const TOOLS = ["dockerd", "docker", "busybox", "docker-registry", "ip", "losetup", "blkid", "mkfs.ext4", "e2fsck", "mount", "umount"];
 const missing = TOOLS.filter((p) => !findExecutable(p));

@@ -4,7 +4,7 @@
 // (bench/floor.ts daemon-up: the bridge, dockerd, /_ping); and its stop against
 // dockerd's own TERM-to-exit time. Each in a fresh process, timed inside it, so
 // node's start-up is not part of either.
-import { pidAlive, readPidFile } from "../../src/drivers/container-docker/host.js";
+import { pidAlive, readPidFile } from "../../src/util/proc.js";
 import { measureUnit, NODE, svcmgr, svcmgrEnv } from "../lib/env.js";
 import { row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 import { SVC, type OrchestrationEnv } from "./orchestration.js";

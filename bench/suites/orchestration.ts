@@ -19,9 +19,10 @@
 // through `svcmgr -s X docker info`. Cold: it is down.
 import path from "node:path";
 import Docker from "dockerode";
-import { bridgeName, gatewayOf, hostIpv4Addresses, overlaps, parseCidr } from "../../src/drivers/container-docker/bridge.js";
+import { bridgeName, gatewayOf, hostIpv4Addresses } from "../../src/drivers/container-docker/bridge.js";
+import { overlaps, parseCidr } from "../../src/util/ipv4.js";
 import { execRootFor } from "../../src/drivers/container-docker/daemon.js";
-import { pidAlive, procCmdline, readPidFile } from "../../src/drivers/container-docker/host.js";
+import { pidAlive, procCmdline, readPidFile } from "../../src/util/proc.js";
 import { createRequest } from "../../src/drivers/container-docker/run-args.js";
 import { Logger } from "../../src/util/log.js";
 import { makeTempRoot, RUN_DIR } from "../../test/support/docker-fixture.js";
@@ -124,7 +125,6 @@ export async function setupOrchestration(cleanup: Cleanup, floorMjs: string, log
   if (pid === undefined) throw new Error("the service's daemon is not up after docker pull");
   // the exact command line svcmgr started its daemon with: the floor's plain dockerd gets the same flags
   const argv = procCmdline(pid);
-  // the body svcmgr sends for `run_args = --init` (its labels set per container below)
   const { body: options } = createRequest(["--init"], { name: "floor", image, command: ["sleep", "3600"], labels: [] }, { env: {} });
   const spec = (tool: Tool, settleMs: number): FloorSpec => ({
     socket,

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { lockHolder } from "../actions/lock.js";
-import { groupId } from "../drivers/container-docker/host.js";
+import { groupId } from "../util/group.js";
 import type { ServiceManager } from "../core/manager.js";
 import type { ServiceConfig } from "../config/types.js";
 import { ServiceRuntime, writeStatusCache } from "../service/runtime.js";
@@ -17,7 +17,7 @@ import { formatProblem, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { configFile, stateDir, type Paths } from "../util/paths.js";
 import { RestartBook } from "./restart-book.js";
-import { subscribeContainerEvents } from "./docker-events.js";
+import { LABEL_RID, LABEL_SERVICE } from "../drivers/container-docker/container.js";
 
 export type AgentEvent =
   | { type: "restart"; service: string; rid: string; attempt: number; limit: number; reason: string }
@@ -43,6 +43,15 @@ const DOWN: readonly Status[] = ["down", "stdby down"];
 const REPAIR_WAIT_MS = 10 * 60_000;
 /** a resubscription to a daemon that keeps closing its stream waits this long */
 const RESUBSCRIBE_MS = 200;
+/** a daemon that cannot be told running or stopped is probed again after this long */
+const UNKNOWN_RETRY_MS = 1000;
+
+const sleepUnless = (signal: AbortSignal, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
 /** the restart book's entry for the service's docker daemon */
 const DAEMON_KEY = "docker daemon";
 
@@ -190,10 +199,18 @@ export class ServiceMonitor {
   private async watchDocker(): Promise<void> {
     const abort = (this.watchAbort = new AbortController());
     const rt = this.rt!;
-    const daemon = serviceDocker(rt).daemon;
+    const docker = serviceDocker(rt);
     const containers = new Set(rt.config.resources.filter((r) => r.group === "container").map((r) => r.rid));
+    const filters = { type: ["container"], label: [`${LABEL_SERVICE}=${this.name}`] };
     while (!abort.signal.aborted) {
-      if (!(await daemon.isRunning().catch(() => false))) {
+      const probe = await docker.probe();
+      if (probe.state === "unknown") {
+        // cannot tell (a hung daemon, a timeout): not a death; look again in a while
+        this.log.debug(`docker daemon: ${probe.reason}`);
+        await sleepUnless(abort.signal, UNKNOWN_RETRY_MS);
+        continue;
+      }
+      if (probe.state === "stopped") {
         if (this.daemonUp) await this.daemonDied(containers);
         this.daemonUp = false;
         await new Promise<void>((resolve) => {
@@ -204,7 +221,7 @@ export class ServiceMonitor {
         continue;
       }
       try {
-        const events = await subscribeContainerEvents(daemon.client(), this.name, this.lastEventTime, abort.signal);
+        const events = await docker.engine().events({ ...(this.lastEventTime !== undefined ? { since: this.lastEventTime } : {}), filters }, abort.signal);
         // subscribed before listing: what happens during the listing arrives as events
         if (this.daemonUp === false) this.host.emit({ type: "daemon", service: this.name, state: "up" });
         this.daemonUp = true;
@@ -212,18 +229,20 @@ export class ServiceMonitor {
         const listing = this.refresh(containers);
         for await (const ev of events) {
           this.lastEventTime = ev.time;
-          if (!ev.rid || !containers.has(ev.rid)) continue;
-          if (ev.action === "die") this.reasons.set(ev.rid, { reason: `container died (exit code ${ev.exitCode ?? "?"})`, action: "start" });
-          else if (ev.action === "oom") this.reasons.set(ev.rid, { reason: "container was killed out of memory", action: "start" });
-          else if (ev.action.startsWith("health_status: unhealthy")) this.reasons.set(ev.rid, { reason: "container unhealthy", action: "restart" });
-          void this.refresh(new Set([ev.rid]), ev.action.startsWith("health_status: unhealthy") ? ev.rid : undefined);
+          const rid = ev.Actor.Attributes[LABEL_RID];
+          if (!rid || !containers.has(rid)) continue;
+          const unhealthy = ev.Action.startsWith("health_status: unhealthy");
+          if (ev.Action === "die") this.reasons.set(rid, { reason: `container died (exit code ${ev.Actor.Attributes.exitCode ?? "?"})`, action: "start" });
+          else if (ev.Action === "oom") this.reasons.set(rid, { reason: "container was killed out of memory", action: "start" });
+          else if (unhealthy) this.reasons.set(rid, { reason: "container unhealthy", action: "restart" });
+          void this.refresh(new Set([rid]), unhealthy ? rid : undefined);
         }
         await listing;
       } catch (e) {
         if (abort.signal.aborted) break;
         this.log.debug(`docker events: ${errorMessage(e)}`);
       }
-      if (!abort.signal.aborted) await new Promise((r) => setTimeout(r, RESUBSCRIBE_MS).unref());
+      if (!abort.signal.aborted) await sleepUnless(abort.signal, RESUBSCRIBE_MS);
     }
   }
 

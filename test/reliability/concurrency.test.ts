@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { CliRoot, type CliResult } from "../support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "../support/docker-fixture.js";
-import { findExecutable } from "../../src/drivers/container-docker/host.js";
+import { findExecutable } from "../../src/util/which.js";
 import { containersOf, dockerdPids, filesIntact, ok, recordFigures, setUpService, simpleConfig } from "../support/reliability.js";
 
 const skip = !isRoot() ? "needs root (dockerd, bridges, mounts)" : ["dockerd", "docker", "busybox"].find((p) => !findExecutable(p)) ? "dockerd, docker or busybox missing" : false;

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { CliRoot, LAUNCHER } from "../support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "../support/docker-fixture.js";
-import { findExecutable } from "../../src/drivers/container-docker/host.js";
+import { findExecutable } from "../../src/util/which.js";
 import { complexConfig, containersOf, dockerdPids, filesIntact, ok, recordFigures, seededRandom, setUpService, shimsOf, tempLitter } from "../support/reliability.js";
 
 const skip = !isRoot() ? "needs root (dockerd, bridges, mounts)" : ["dockerd", "docker", "busybox"].find((p) => !findExecutable(p)) ? "dockerd, docker or busybox missing" : false;

@@ -8,7 +8,8 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { CliRoot, LAUNCHER } from "../support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "../support/docker-fixture.js";
-import { findExecutable, readMountInfo } from "../../src/drivers/container-docker/host.js";
+import { findExecutable } from "../../src/util/which.js";
+import { readMountInfo } from "../../src/util/mountinfo.js";
 import { complexConfig, containerSection, daemonPidFromFile, dockerdPids, nextBridgeCidr, ok, recordFigures, setUpService, shimsOf, simpleConfig } from "../support/reliability.js";
 
 const skip = !isRoot() ? "needs root (dockerd, bridges, mounts)" : ["dockerd", "docker", "busybox"].find((p) => !findExecutable(p)) ? "dockerd, docker or busybox missing" : false;

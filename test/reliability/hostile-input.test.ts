@@ -10,7 +10,8 @@ import path from "node:path";
 import { CliRoot } from "../support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "../support/docker-fixture.js";
 import { containerSection, IMAGE, nextBridgeCidr, ok, recordFigures, setUpService, socketOf } from "../support/reliability.js";
-import { findExecutable, readMountInfo } from "../../src/drivers/container-docker/host.js";
+import { findExecutable } from "../../src/util/which.js";
+import { readMountInfo } from "../../src/util/mountinfo.js";
 import { splitWords } from "../../src/util/shell-words.js";
 
 const noDocker = !isRoot() ? "needs root (dockerd, mounts)" : ["dockerd", "docker", "busybox"].find((p) => !findExecutable(p)) ? "dockerd, docker or busybox missing" : false;

@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { CliRoot } from "../support/cli.js";
 import { cleanupEverything, importImage, isRoot, leftovers } from "../support/docker-fixture.js";
 import { IMAGE, nextBridgeCidr, ok, recordFigures, socketOf } from "../support/reliability.js";
-import { findExecutable, groupId } from "../../src/drivers/container-docker/host.js";
+import { findExecutable } from "../../src/util/which.js";
+import { groupId } from "../../src/util/group.js";
 
 const skip = !isRoot() ? "needs root (users, groups, dockerd)" : ["dockerd", "docker", "busybox", "useradd", "runuser"].find((p) => !findExecutable(p)) ? "dockerd, docker, busybox, useradd or runuser missing" : false;
 

@@ -9,19 +9,13 @@ import path from "node:path";
 import type { TestContext } from "node:test";
 import { execa } from "execa";
 import { bridgeName, deleteBridge } from "../../src/drivers/container-docker/bridge.js";
-import { dockerCliArgs, execRootFor, forceCleanup } from "../../src/drivers/container-docker/daemon.js";
-import {
-  allPids,
-  findExecutable,
-  mountsUnder,
-  pidAlive,
-  procCmdline,
-  procComm,
-  readPidFile,
-  signal,
-  sleep,
-  waitPidGone,
-} from "../../src/drivers/container-docker/host.js";
+import { dockerCliArgs } from "../../src/drivers/container-docker/engine.js";
+import { execRootFor } from "../../src/drivers/container-docker/daemon.js";
+import { forceCleanup } from "../../src/drivers/container-docker/cleanup.js";
+import { allPids, pidAlive, procCmdline, procComm, readPidFile, signal, waitPidGone } from "../../src/util/proc.js";
+import { findExecutable } from "../../src/util/which.js";
+import { mountsUnder } from "../../src/util/mountinfo.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Logger, humanSink, memorySink, type LogRecord } from "../../src/util/log.js";
 import { run } from "../../src/util/run.js";
 

@@ -4,7 +4,8 @@
 import crypto from "node:crypto";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import { findExecutable, mountsUnder } from "../../src/drivers/container-docker/host.js";
+import { findExecutable } from "../../src/util/which.js";
+import { mountsUnder } from "../../src/util/mountinfo.js";
 
 /** Run a program, throwing with its stderr when it fails; returns stdout. */
 export function sh(argv: string[], opts: { input?: string; timeoutMs?: number } = {}): string {

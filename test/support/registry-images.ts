@@ -3,7 +3,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { PrivateDockerDaemon, allocateBridgeCidr, dockerCliArgs } from "../../src/drivers/container-docker/daemon.js";
+import { PrivateDockerDaemon } from "../../src/drivers/container-docker/daemon.js";
+import { allocateBridgeCidr } from "../../src/drivers/container-docker/subnets.js";
+import { dockerCliArgs } from "../../src/drivers/container-docker/engine.js";
 import { Logger } from "../../src/util/log.js";
 import { buildBusyboxRootfsTar, cleanupEverything, makeTempRoot, RUN_DIR, startLocalRegistry, type LocalRegistry } from "./docker-fixture.js";
 

@@ -5,12 +5,12 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { createDockerClient, dockerCliArgs } from "../../src/drivers/container-docker/daemon.js";
-import { sendCreateRequest } from "../../src/drivers/container-docker/container.js";
+import { dockerCliArgs } from "../../src/drivers/container-docker/engine.js";
+import { DockerodeEngine } from "../../src/drivers/container-docker/dockerode-engine.js";
 import { createRequest, runCommandLine, type CreateRequest, type RunContext } from "../../src/drivers/container-docker/run-args.js";
 import { findExecutable } from "../../src/util/which.js";
 import { formatCommand, splitWords } from "../../src/util/shell-words.js";
-import { FAKE_API_VERSION, type FakeEngine, type RecordedCreate } from "./fake-engine.js";
+import type { FakeEngine, RecordedCreate } from "./fake-engine.js";
 
 export const CORPUS = new URL("../fixtures/run-args-corpus.txt", import.meta.url).pathname;
 export const FIXTURES = new URL("../fixtures/run-args/", import.meta.url).pathname.replace(/\/$/, "");
@@ -109,7 +109,13 @@ export async function svcmgrCreate(fake: FakeEngine, e: CorpusEntry, env: Record
     return { line, error: (err as Error).message };
   }
   const before = fake.creates.length;
-  await sendCreateRequest(createDockerClient(fake.socketPath, FAKE_API_VERSION), request);
+  // svcmgr's own client, as the container driver sends it
+  const engine = new DockerodeEngine(fake.socketPath);
+  try {
+    await engine.createContainer(request.query.name, { ...request.body });
+  } finally {
+    engine.close();
+  }
   return { line, create: fake.creates[before] };
 }
 

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import type { Server } from "node:http";
 import path from "node:path";
 import { createAdaptorServer } from "@hono/node-server";
-import { groupId } from "../../drivers/container-docker/host.js";
+import { groupId } from "../../util/group.js";
 import type { Logger } from "../../util/log.js";
 import { errorMessage } from "../../util/errors.js";
 import { apiRoutes, type ApiContext, type Scope } from "./routes.js";

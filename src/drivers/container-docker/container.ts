@@ -1,18 +1,19 @@
-// The docker container driver, over the Engine API on the service's private
-// daemon. Every call that changes something is logged as the equivalent
-// `docker -H unix://... ` command line.
+// The docker container driver, over the Engine API on the service's daemon
+// (its own, or the host's), which it gets from the service's shared
+// ContainerDaemon. Every call that changes something is logged as the
+// equivalent `docker -H unix://... ` command line.
 import crypto from "node:crypto";
 import fs from "node:fs";
-import type Docker from "dockerode";
-import type { ContainerInspectInfo } from "dockerode";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
+import { pidAlive } from "../../util/proc.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { ResourceConfig } from "../../config/types.js";
 import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
-import { serviceDocker, type ServiceDaemon } from "./service-daemon.js";
+import { isEngineError, type ContainerInspect, type DockerEngine } from "./engine.js";
+import { serviceDocker, type ContainerDaemon } from "./service-daemon.js";
 import { createRequest, runCommandLine, type CreateRequest } from "./run-args.js";
-import { pidAlive } from "./host.js";
 
 export const LABEL_SERVICE = "com.svcmgr.service";
 export const LABEL_RID = "com.svcmgr.rid";
@@ -31,32 +32,11 @@ const SETTLE_MS = 50;
 const SETTLE_DAEMON_MS = 100;
 const PROC_POLL_MS = 5;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function statusCode(e: unknown): number | undefined {
-  return typeof e === "object" && e !== null && "statusCode" in e ? (e as { statusCode?: number }).statusCode : undefined;
-}
-
-/** Docker's multiplexed log frames (non-TTY containers) to text. */
-function demuxFrames(buf: Buffer): string {
-  let out = "";
-  let i = 0;
-  while (i + 8 <= buf.length && buf[i]! <= 2 && buf[i + 1] === 0) {
-    const size = buf.readUInt32BE(i + 4);
-    out += buf.subarray(i + 8, i + 8 + size).toString("utf8");
-    i += 8 + size;
-  }
-  return i === 0 ? buf.toString("utf8") : out;
-}
-
 /**
- * POST /containers/create with exactly the request built from run_args: the
- * name in the query, the body as the docker CLI sends it (dockerode would
- * otherwise also copy every option into the query string).
+ * What a status says when the engine could not be asked: "cannot tell", never
+ * "down". The reason is an info line: a warn line would turn undef into warn.
  */
-export function sendCreateRequest(docker: Docker, request: CreateRequest): Promise<Docker.Container> {
-  return docker.createContainer({ _query: request.query, _body: request.body } as unknown as Docker.ContainerCreateOptions);
-}
+const cannotTell = (what: string, e: unknown): ResourceState => ({ status: "undef", log: [{ level: "info", message: `cannot tell ${what}: ${errorMessage(e)}` }] });
 
 export class DockerContainer implements ResourceDriver {
   readonly name: string;
@@ -85,37 +65,41 @@ export class DockerContainer implements ResourceDriver {
     return Math.ceil((this.cfg.values.stop_timeout as number) / 1000);
   }
 
-  private daemon(): ServiceDaemon {
-    return serviceDocker(this.ctx).daemon;
-  }
-
-  private async inspect(docker: Docker): Promise<ContainerInspectInfo | undefined> {
-    try {
-      return await docker.getContainer(this.name).inspect();
-    } catch (e) {
-      if (statusCode(e) === 404) return undefined;
-      throw e;
-    }
+  private daemon(): ContainerDaemon {
+    return serviceDocker(this.ctx);
   }
 
   /** `760b01810910@ubuntu:14.04`: the short id and the image's name when it was given by id. */
-  private async label(docker: Docker, info: ContainerInspectInfo): Promise<string> {
+  private async label(docker: DockerEngine, info: ContainerInspect): Promise<string> {
     let image = info.Config.Image;
     if (/^(sha256:)?[0-9a-f]{12,64}$/.test(image)) {
       try {
-        image = (await docker.getImage(image).inspect()).RepoTags?.[0] ?? image;
+        image = (await docker.inspectImage(image))?.RepoTags?.[0] ?? image;
       } catch {
-        // the image may have been removed since; keep the id
+        // the label is only decoration: keep the id
       }
     }
     return `${info.Id.slice(0, 12)}@${image}`;
   }
 
+  /**
+   * up, down (the daemon is not running, or there is no such container),
+   * warn (config changed, unhealthy), or undef when the daemon or the
+   * container cannot be observed (no answer in time, no permission, an engine
+   * error): a supervisor restarting what is down must not act on a guess.
+   */
   async status(): Promise<ResourceState> {
     const daemon = this.daemon();
-    if (!(await daemon.isRunning())) return { status: "down", log: [{ level: "info", message: "docker daemon is not running" }] };
-    const docker = daemon.client();
-    const info = await this.inspect(docker);
+    const probe = await daemon.probe();
+    if (probe.state === "stopped") return { status: "down", log: [{ level: "info", message: "docker daemon is not running" }] };
+    if (probe.state === "unknown") return cannotTell("whether the docker daemon runs", probe.reason);
+    const docker = daemon.engine();
+    let info: ContainerInspect | undefined;
+    try {
+      info = await docker.inspectContainer(this.name);
+    } catch (e) {
+      return cannotTell(`the state of container ${this.name}`, e);
+    }
     if (!info) return { status: "down", log: [{ level: "info", message: "can not find container id" }] };
     const label = await this.label(docker, info);
     const log: ResourceState["log"] = [];
@@ -132,61 +116,61 @@ export class DockerContainer implements ResourceDriver {
     return { status: log.some((l) => l.level === "warn") ? "warn" : "up", label, log };
   }
 
-  private cli(daemon: ServiceDaemon, ...args: string[]): string {
-    return formatCommand([...daemon.cliArgs(), ...args]);
-  }
-
-  /** The daemon, started if needed (refused while the data dir's filesystem is down). */
-  private async runningDaemon(): Promise<{ daemon: ServiceDaemon; docker: Docker }> {
-    const daemon = await serviceDocker(this.ctx).ensureRunning(this.log);
-    return { daemon, docker: daemon.client() };
+  private cli(...args: string[]): string {
+    return formatCommand([...this.daemon().cliArgs(), ...args]);
   }
 
   /** An error that comes from the daemon going away under us is reported as that, not as a socket error. */
-  private async explain(daemon: ServiceDaemon, e: unknown): Promise<unknown> {
-    if (await daemon.isRunning()) return e;
-    return new ActionError(`the docker daemon is no longer running (${errorMessage(e)})`, this.cfg.rid, e);
+  private async explain(e: unknown): Promise<unknown> {
+    const probe = await this.daemon().probe();
+    if (probe.state === "running") return e;
+    const how = probe.state === "stopped" ? "is no longer running" : `does not answer (${probe.reason})`;
+    return new ActionError(`the docker daemon ${how} (${errorMessage(e)})`, this.cfg.rid, e);
   }
 
   async start(): Promise<boolean> {
-    const { daemon, docker } = await this.runningDaemon();
+    const docker = await this.daemon().ensureRunning(this.log);
     try {
-      return await this.startOn(daemon, docker);
+      return await this.startOn(docker);
     } catch (e) {
-      throw await this.explain(daemon, e);
+      throw await this.explain(e);
     }
   }
 
-  private async startOn(daemon: ServiceDaemon, docker: Docker): Promise<boolean> {
-    let info = await this.inspect(docker);
+  private async startOn(docker: DockerEngine): Promise<boolean> {
+    let info = await docker.inspectContainer(this.name);
     if (info?.State.Running) {
       const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
       this.log.info(`container ${this.name} is already up${drift ? " (config changed: restart to apply)" : ""}`);
       return false;
     }
     if (info && info.Config.Labels?.[LABEL_HASH] !== this.configHash) {
-      this.log.info(this.cli(daemon, "rm", info.Id.slice(0, 12)) + "   # config changed since it was created");
-      await docker.getContainer(info.Id).remove();
+      this.log.info(this.cli("rm", info.Id.slice(0, 12)) + "   # config changed since it was created");
+      await docker.removeContainer(info.Id);
       info = undefined;
     }
     let id: string;
     if (info) {
       id = info.Id;
-      this.log.info(this.cli(daemon, "start", id.slice(0, 12)));
-      try {
-        await docker.getContainer(id).start();
-      } catch (e) {
-        if (statusCode(e) !== 304) throw this.failure("docker start", e);
-      }
+      this.log.info(this.cli("start", id.slice(0, 12)));
+      await this.startContainer(docker, id);
       this.log.info(`output:\n${id.slice(0, 12)}\n`);
     } else {
-      id = await this.create(daemon, docker);
+      id = await this.create(docker);
     }
     await this.waitOperational(docker, id);
     return true;
   }
 
-  private async create(daemon: ServiceDaemon, docker: Docker): Promise<string> {
+  private async startContainer(docker: DockerEngine, id: string): Promise<void> {
+    try {
+      await docker.startContainer(id); // 304, already started, is fine
+    } catch (e) {
+      throw this.failure("docker start", e);
+    }
+  }
+
+  private async create(docker: DockerEngine): Promise<string> {
     const ctx = {
       name: this.name,
       image: this.image,
@@ -199,53 +183,56 @@ export class DockerContainer implements ResourceDriver {
     } catch (e) {
       throw new ActionError(`run_args: ${errorMessage(e)}`, this.cfg.rid);
     }
-    this.log.info(formatCommand(runCommandLine(daemon.cliArgs(), ctx, this.argWords)));
-    let container: Docker.Container;
+    this.log.info(formatCommand(runCommandLine(this.daemon().cliArgs(), ctx, this.argWords)));
+    let id: string;
     try {
-      container = await sendCreateRequest(docker, request);
+      // exactly the body the docker CLI sends for these words; without --stop-timeout, the config's stop_timeout:
+      // a daemon restarted after its predecessor died waits this long (not docker's 10 s) on the containers it finds
+      id = await docker.createContainer(this.name, { ...request.body, StopTimeout: request.body.StopTimeout ?? this.stopTimeoutS });
     } catch (e) {
-      if (statusCode(e) === 404) {
+      if (isEngineError(e, "absent")) {
         throw new ActionError(`image ${this.image} is not in ${this.ctx.service}'s docker daemon: pull or load it first (svcmgr -s ${this.ctx.service} docker pull ${this.image})`, this.cfg.rid);
       }
       throw this.failure("docker create", e);
     }
-    try {
-      await container.start();
-    } catch (e) {
-      throw this.failure("docker start", e);
-    }
-    this.log.info(`output:\n${container.id}\n`);
-    return container.id;
+    await this.startContainer(docker, id);
+    this.log.info(`output:\n${id}\n`);
+    return id;
   }
 
   private failure(what: string, e: unknown): ActionError {
-    const msg = errorMessage(e).replace(/^\(HTTP code \d+\) [a-z ]+ - /, "").trim();
-    return new ActionError(`${what} failed: ${msg}`, this.cfg.rid, e);
+    return new ActionError(`${what} failed: ${errorMessage(e).trim()}`, this.cfg.rid, e);
   }
 
-  private async lastLogLines(docker: Docker, id: string): Promise<string> {
+  private async lastLogLines(docker: DockerEngine, id: string): Promise<string> {
     try {
-      const buf = await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: false, tail: 5 });
-      const text = demuxFrames(buf).trim();
+      const text = (await docker.containerLogs(id, 5)).trim();
       return text ? `; last output: ${text.split("\n").join(" | ")}` : "";
     } catch {
       return "";
     }
   }
 
+  /** inspect, for a container that must exist (it was just created or started) */
+  private async inspectExisting(docker: DockerEngine, id: string): Promise<ContainerInspect> {
+    const info = await docker.inspectContainer(id);
+    if (!info) throw new ActionError(`container ${id.slice(0, 12)} vanished (removed by someone else?)`, this.cfg.rid);
+    return info;
+  }
+
   /** "wait for container up status", then "wait for container operational", within start_timeout. */
-  private async waitOperational(docker: Docker, id: string): Promise<void> {
+  private async waitOperational(docker: DockerEngine, id: string): Promise<void> {
     const deadline = Date.now() + this.startTimeoutMs;
-    const exited = async (info: ContainerInspectInfo): Promise<never> => {
+    const exited = async (info: ContainerInspect): Promise<never> => {
       throw new ActionError(`container exited with code ${info.State.ExitCode} right after start${await this.lastLogLines(docker, id)}`, this.cfg.rid);
     };
     this.log.info("wait for container up status");
-    let info = await docker.getContainer(id).inspect();
+    let info = await this.inspectExisting(docker, id);
     while (!info.State.Running) {
       if (["exited", "dead"].includes(info.State.Status)) await exited(info);
       if (Date.now() > deadline) throw new ActionError(`container not running after ${this.startTimeoutMs / 1000}s (state ${info.State.Status})`, this.cfg.rid);
       await sleep(POLL_MS);
-      info = await docker.getContainer(id).inspect();
+      info = await this.inspectExisting(docker, id);
     }
     this.log.info("wait for container operational");
     const test = info.Config.Healthcheck?.Test;
@@ -261,7 +248,7 @@ export class DockerContainer implements ResourceDriver {
         if (Date.now() > deadline) throw new ActionError(`container not healthy after start_timeout (${this.startTimeoutMs / 1000}s): health ${health ?? "unknown"}`, this.cfg.rid);
       } else if (Date.now() >= settleUntil) return;
       await sleep(POLL_MS);
-      info = await docker.getContainer(id).inspect();
+      info = await this.inspectExisting(docker, id);
     }
   }
 
@@ -270,7 +257,7 @@ export class DockerContainer implements ResourceDriver {
    * checked to be in this container's cgroup). Resolves false when it cannot
    * be watched from here; throws when the container exited at once.
    */
-  private async settleOnProcess(docker: Docker, info: ContainerInspectInfo, exited: (info: ContainerInspectInfo) => Promise<never>): Promise<boolean> {
+  private async settleOnProcess(docker: DockerEngine, info: ContainerInspect, exited: (info: ContainerInspect) => Promise<never>): Promise<boolean> {
     const pid = info.State.Pid;
     const inContainer = (): boolean => {
       try {
@@ -285,50 +272,56 @@ export class DockerContainer implements ResourceDriver {
     if (pidAlive(pid)) return true;
     // gone: wait for the daemon to see the exit, to report its code
     const deadline = Date.now() + 10_000;
-    let now = await docker.getContainer(info.Id).inspect();
+    let now = await this.inspectExisting(docker, info.Id);
     while (now.State.Running && now.State.Pid === pid && Date.now() < deadline) {
       await sleep(POLL_MS);
-      now = await docker.getContainer(info.Id).inspect();
+      now = await this.inspectExisting(docker, info.Id);
     }
     return exited(now);
   }
 
   async stop(): Promise<boolean> {
     const daemon = this.daemon();
-    if (!(await daemon.isRunning())) {
-      this.log.info("docker daemon is not running: container already down");
-      await serviceDocker(this.ctx).stopIfIdle(false, this.log);
-      return false;
+    const probe = await daemon.probe();
+    if (probe.state !== "running") {
+      // a daemon that does not answer is stopped as a whole (TERM, then KILL): its containers go with it
+      if (probe.state === "stopped") this.log.info("docker daemon is not running: container already down");
+      else this.log.warn(`docker daemon does not answer (${probe.reason}): stopping it stops its containers`);
+      await daemon.stopIfIdle(false, this.log);
+      if (probe.state === "stopped") return false;
+      const after = await daemon.probe(); // the host's daemon is never stopped by svcmgr
+      if (after.state === "unknown") throw new ActionError(`cannot stop container ${this.name}: the docker daemon does not answer (${after.reason})`, this.cfg.rid);
+      return true;
     }
-    const docker = daemon.client();
-    const info = await this.inspect(docker);
+    const docker = daemon.engine();
+    const info = await docker.inspectContainer(this.name);
     let changed = false;
     if (!info?.State.Running) {
       this.log.info(info ? `container ${this.name} is already down` : `container ${this.name} does not exist: already down`);
     } else {
       const id12 = info.Id.slice(0, 12);
       const t = this.stopTimeoutS;
-      this.log.info(this.cli(daemon, "stop", ...(t === 10 ? [] : [`--time=${t}`]), id12));
+      this.log.info(this.cli("stop", ...(t === 10 ? [] : [`--time=${t}`]), id12));
       try {
-        await docker.getContainer(info.Id).stop({ t });
+        await docker.stopContainer(info.Id, t); // 304, already stopped, is fine
       } catch (e) {
-        if (statusCode(e) !== 304) throw this.failure("docker stop", e);
+        throw this.failure("docker stop", e);
       }
       this.log.info(`output:\n${id12}\n`);
       this.log.info("wait for container down status");
       const deadline = Date.now() + (t + 10) * 1000;
-      while ((await docker.getContainer(info.Id).inspect()).State.Running) {
+      while ((await docker.inspectContainer(info.Id))?.State.Running) {
         if (Date.now() > deadline) throw new ActionError(`container still running ${t + 10}s after docker stop`, this.cfg.rid);
         await sleep(POLL_MS);
       }
       changed = true;
     }
     if (info && this.cfg.values.rm === true) {
-      this.log.info(this.cli(daemon, "rm", info.Id.slice(0, 12)));
-      await docker.getContainer(info.Id).remove();
+      this.log.info(this.cli("rm", info.Id.slice(0, 12)));
+      await docker.removeContainer(info.Id);
       changed = true;
     }
-    await serviceDocker(this.ctx).stopIfIdle(false, this.log);
+    await daemon.stopIfIdle(false, this.log);
     return changed;
   }
 }

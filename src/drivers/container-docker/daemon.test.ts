@@ -8,9 +8,15 @@ import path from "node:path";
 import { resolvePaths, stateDir } from "../../util/paths.js";
 import { ActionError } from "../../util/errors.js";
 import type { LogRecord, Logger } from "../../util/log.js";
-import { allocateBridgeCidr, bridgeName, claimBridgeCidr, gatewayOf, overlaps, parseCidr, pickFreeCidr, stateHash } from "./bridge.js";
-import { PrivateDockerDaemon, createDockerClient, dockerCliArgs, execRootFor, pinApiVersion, type PrivateDockerDaemonOptions } from "./daemon.js";
-import { groupId, isSelfBindMount, pidAlive, procCmdline, procComm, readMountInfo, readPidFile, signal, waitPidGone } from "./host.js";
+import { groupId } from "../../util/group.js";
+import { overlaps, parseCidr } from "../../util/ipv4.js";
+import { isSelfBindMount, readMountInfo } from "../../util/mountinfo.js";
+import { pidAlive, procCmdline, procComm, readPidFile, signal, waitPidGone } from "../../util/proc.js";
+import { bridgeName, gatewayOf, stateHash } from "./bridge.js";
+import { allocateBridgeCidr, claimBridgeCidr, pickFreeCidr } from "./subnets.js";
+import { PrivateDockerDaemon, execRootFor, type PrivateDockerDaemonOptions } from "./daemon.js";
+import { createDockerClient } from "./dockerode-engine.js";
+import { dockerCliArgs, pinApiVersion } from "./engine.js";
 import {
   cleanupEverything,
   dockerCli,

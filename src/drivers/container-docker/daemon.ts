@@ -3,37 +3,26 @@
 // network or socket. Started on demand, waited for by polling /_ping, stopped
 // with TERM then KILL. See NOTES.md in this folder for the traps behind the
 // details (exec-root length, data-root self-bind mount, PATH, NOTIFY_SOCKET).
-import { spawn } from "node:child_process";
+// The process itself is in dockerd-process.ts, what a dead one leaves in
+// cleanup.ts, the Engine API client in engine.ts.
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
-import Docker from "dockerode";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ActionError, errorMessage } from "../../util/errors.js";
+import { fileSize, tailFile } from "../../util/file-tail.js";
+import { groupId } from "../../util/group.js";
 import type { Logger } from "../../util/log.js";
+import { isSelfBindMount } from "../../util/mountinfo.js";
+import { pidAlive, procCmdline, procComm, readPidFile } from "../../util/proc.js";
 import { run } from "../../util/run.js";
 import { formatCommand, quoteArg } from "../../util/shell-words.js";
-import { bridgeName, claimBridgeCidr, deleteBridge, ensureBridge, gatewayOf, stateHash, writeBridgeCidr } from "./bridge.js";
-import {
-  allPids,
-  findExecutable,
-  groupId,
-  isSelfBindMount,
-  mountsUnder,
-  pidAlive,
-  procCmdline,
-  procComm,
-  procParent,
-  readPidFile,
-  signal,
-  sleep,
-  waitPidGone,
-  withSbinPath,
-} from "./host.js";
-
-export { allocateBridgeCidr, bridgeName, stateHash } from "./bridge.js";
-
-/** The newest Engine API this code was tested against (Debian's dockerd 20.10). */
-export const NEWEST_TESTED_API = "1.41";
+import { findExecutable } from "../../util/which.js";
+import { bridgeName, deleteBridge, ensureBridge, gatewayOf, stateHash } from "./bridge.js";
+import { forceCleanup, removeExecRoot, shimPids, unmountSelfBinds } from "./cleanup.js";
+import { DockerodeEngine } from "./dockerode-engine.js";
+import { dockerCliArgs, probeEngine, type DaemonProbe, type DockerEngine } from "./engine.js";
+import { killDockerd, spawnDockerd, terminateDockerd, waitReady } from "./dockerd-process.js";
+import { claimBridgeCidr, writeBridgeCidr } from "./subnets.js";
 
 /** containerd refuses unix socket paths longer than this (its own check, on every OS). */
 const CONTAINERD_SOCKET_MAX = 104;
@@ -41,38 +30,6 @@ const CONTAINERD_SOCKET_MAX = 104;
 const UNIX_SOCKET_MAX = 107;
 /** the longest socket containerd creates under the exec root */
 const CONTAINERD_LONGEST_SOCKET = "containerd/containerd-debug.sock";
-
-const POLL_MS = 10;
-const STOP_POLL_MS = 10;
-/** dockerd's last log line of a clean shutdown (cmd/dockerd/daemon.go), before its containerd supervisor's wait */
-const SHUTDOWN_COMPLETE = "Daemon shutdown complete";
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** What a file holds past `offset` (all of it when it shrank since). */
-function readFrom(file: string, offset: number): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, "r");
-  } catch {
-    return "";
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const from = size < offset ? 0 : offset;
-    const buf = Buffer.alloc(size - from);
-    fs.readSync(fd, buf, 0, buf.length, from);
-    return buf.toString("utf8");
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 export interface PrivateDockerDaemonOptions {
   svc: string;
@@ -101,123 +58,19 @@ export interface PrivateDockerDaemonOptions {
   dockerd?: string;
 }
 
-/** `docker -H unix://SOCKET`: the CLI prefix used to log the equivalent of every API call. */
-export function dockerCliArgs(socketPath: string): string[] {
-  return ["docker", "-H", `unix://${socketPath}`];
-}
-
 /** A short exec root outside the state dir, so containerd's sockets stay under 104 bytes whatever the names. */
 export function execRootFor(runDir: string, stateDir: string): string {
   return path.join(runDir, stateHash(stateDir));
 }
 
-/** min(daemon's API version, the newest we tested), as "1.41". */
-export function pinApiVersion(daemonApi: string, newest = NEWEST_TESTED_API): string {
-  const num = (v: string): [number, number] => {
-    const [a = "0", b = "0"] = v.split(".");
-    return [Number(a) || 0, Number(b) || 0];
-  };
-  const [da, db] = num(daemonApi);
-  const [na, nb] = num(newest);
-  return da < na || (da === na && db < nb) ? `${da}.${db}` : newest;
-}
-
-const DOCKER_CLIENT_ENV = ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_PATH_PREFIX", "DOCKER_CLIENT_TIMEOUT"];
-
-/**
- * The one Docker client factory: a dockerode client on that socket only,
- * pinned to an API version. docker-modem reads DOCKER_HOST & co. in its
- * constructor (and an explicit socketPath loses against DOCKER_HOST=tcp://…),
- * so they are hidden from it while it is built.
- */
-export function createDockerClient(socketPath: string, apiVersion: string): Docker {
-  const saved = DOCKER_CLIENT_ENV.map((k) => [k, process.env[k]] as const);
-  for (const [k] of saved) delete process.env[k];
+/** Why a pid file that exists cannot be read (a user outside the socket group), or undefined. */
+function unreadable(file: string): string | undefined {
   try {
-    return new Docker({ socketPath, host: undefined, port: undefined, protocol: "http", version: `v${apiVersion}` });
-  } finally {
-    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
-  }
-}
-
-interface HttpReply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** One plain HTTP request on a unix socket (no keep-alive, so nothing holds the event loop). */
-export function socketRequest(socketPath: string, urlPath: string, timeoutMs: number): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: urlPath, method: "GET", agent: false, timeout: timeoutMs, headers: { Host: "docker" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer on ${socketPath} within ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-export async function pingSocket(socketPath: string, timeoutMs = 1000): Promise<boolean> {
-  try {
-    const r = await socketRequest(socketPath, "/_ping", timeoutMs);
-    return r.status === 200 && r.body.trim() === "OK";
-  } catch {
-    return false;
-  }
-}
-
-/** The last lines of a file written after `fromByte` (so a failed start quotes its own output only). */
-export function tailFile(file: string, lines = 10, fromByte = 0): string {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, "r");
-  } catch {
-    return "";
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const start = Math.max(fromByte, size - 64 * 1024);
-    const buf = Buffer.alloc(Math.max(0, size - start));
-    fs.readSync(fd, buf, 0, buf.length, start);
-    return buf.toString("utf8").split("\n").filter((l) => l.trim() !== "").slice(-lines).join("\n");
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** containerd-shim processes serving the containerd of that exec root (they outlive a killed dockerd). */
-export function shimPids(execRoot: string): number[] {
-  const address = path.join(execRoot, "containerd", "containerd.sock");
-  return allPids().filter((pid) => procComm(pid)?.startsWith("containerd-shim") && procCmdline(pid).includes(address));
-}
-
-/**
- * What a dockerd killed with running containers leaves: shims and their
- * containers, container mounts under the data root, network namespaces under
- * the exec root. Kill and unmount all of it (used when TERM was not enough).
- */
-export async function forceCleanup(log: Logger, dataDir: string, execRoot: string): Promise<void> {
-  for (const shim of shimPids(execRoot)) {
-    const children = allPids().filter((p) => procParent(p) === shim);
-    for (const c of children) {
-      log.info(`kill -KILL ${c}`);
-      signal(c, "SIGKILL");
-    }
-    log.info(`kill -KILL ${shim}`);
-    signal(shim, "SIGKILL");
-    for (const c of children) await waitPidGone(c, 5000);
-    await waitPidGone(shim, 5000);
-  }
-  for (const dir of [dataDir, execRoot]) {
-    for (const mnt of mountsUnder(dir)) {
-      if (mnt === dataDir) continue; // the data root itself: only ever dockerd's self-bind, handled by the caller
-      const r = await run(log, ["umount", mnt], { check: false });
-      if (r.exitCode !== 0) await run(log, ["umount", "-l", mnt], { check: false });
-    }
+    fs.accessSync(file, fs.constants.R_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? undefined : `cannot read ${file} (${code})`;
   }
 }
 
@@ -242,9 +95,9 @@ export class PrivateDockerDaemon {
   private readonly socketMode: number;
   private readonly startTimeoutMs: number;
   private readonly dockerdOpt: string | undefined;
-  private apiVersion: string | undefined;
-  private docker: Docker | undefined;
-  private runningCheck: Promise<boolean> | undefined;
+  /** the one client of this daemon, pinned to its API version on first contact */
+  private readonly engine: DockerEngine;
+  private probing: Promise<DaemonProbe> | undefined;
 
   constructor(opts: PrivateDockerDaemonOptions) {
     this.svc = opts.svc;
@@ -261,6 +114,7 @@ export class PrivateDockerDaemon {
     this.socketMode = opts.socketMode ?? 0o660;
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
     this.dockerdOpt = opts.dockerd;
+    this.engine = new DockerodeEngine(this.socketPath);
   }
 
   get socketPath(): string {
@@ -304,23 +158,27 @@ export class PrivateDockerDaemon {
     return procCmdline(pid).some((a) => a.endsWith(`unix://${this.socketPath}`)) ? pid : undefined;
   }
 
-  /** Answers now? Calls made while one is in flight share it (the containers of a service ask at once). */
-  isRunning(): Promise<boolean> {
-    this.runningCheck ??= this.checkRunning().finally(() => (this.runningCheck = undefined));
-    return this.runningCheck;
+  /**
+   * Running, stopped (no live dockerd of this socket, or nothing listening on
+   * it), or unknown (it does not answer in time, the pid file or the socket
+   * may not be read, a strange answer). Calls made while one is in flight
+   * share it (the containers of a service ask at once).
+   */
+  probe(): Promise<DaemonProbe> {
+    this.probing ??= this.doProbe().finally(() => (this.probing = undefined));
+    return this.probing;
   }
 
-  private async checkRunning(): Promise<boolean> {
-    if (this.livePid() === undefined) return false;
-    if (!(await this.ping())) return false;
-    if (this.apiVersion === undefined) {
-      try {
-        await this.fetchApiVersion();
-      } catch {
-        return false;
-      }
-    }
-    return true;
+  /** Answers now? */
+  async isRunning(): Promise<boolean> {
+    return (await this.probe()).state === "running";
+  }
+
+  private async doProbe(): Promise<DaemonProbe> {
+    const denied = unreadable(this.pidFile);
+    if (denied) return { state: "unknown", reason: denied };
+    if (this.livePid() === undefined) return { state: "stopped", reason: "docker daemon is not running" };
+    return probeEngine(this.engine);
   }
 
   /**
@@ -339,45 +197,21 @@ export class PrivateDockerDaemon {
     );
   }
 
-  /** A dockerode client on this daemon's socket only, pinned to min(daemon API, 1.41). Call after start() or a true isRunning(). */
-  client(): Docker {
-    if (this.apiVersion === undefined) throw new ActionError(`the docker daemon of ${this.svc} is not started (no API version known yet)`);
-    this.docker ??= createDockerClient(this.socketPath, this.apiVersion);
-    return this.docker;
+  /** The Engine API client of this daemon, pinned to min(daemon API, 1.41). Call after start() or a true isRunning(). */
+  client(): DockerEngine {
+    if (this.engine.apiVersion === undefined) throw new ActionError(`the docker daemon of ${this.svc} is not started (no API version known yet)`);
+    return this.engine;
   }
 
   /** start() if needed, then the pinned client. */
-  async ensureRunning(): Promise<Docker> {
+  async ensureRunning(): Promise<DockerEngine> {
     await this.start();
     return this.client();
   }
 
-  /** GET /_ping answers OK? Its Api-Version header pins the client, which saves a GET /version. */
-  private async ping(timeoutMs = 1000): Promise<boolean> {
-    let r: HttpReply;
-    try {
-      r = await socketRequest(this.socketPath, "/_ping", timeoutMs);
-    } catch {
-      return false;
-    }
-    if (r.status !== 200 || r.body.trim() !== "OK") return false;
-    const api = r.headers["api-version"];
-    if (typeof api === "string" && /^\d+\.\d+$/.test(api)) this.pinApi(api);
-    return true;
-  }
-
-  private async fetchApiVersion(): Promise<void> {
-    const r = await socketRequest(this.socketPath, "/version", 5000);
-    if (r.status !== 200) throw new ActionError(`GET /version on ${this.socketPath} answered ${r.status}`);
-    const api = (JSON.parse(r.body) as { ApiVersion?: unknown }).ApiVersion;
-    if (typeof api !== "string") throw new ActionError(`GET /version on ${this.socketPath} gave no ApiVersion`);
-    this.pinApi(api);
-  }
-
-  private pinApi(daemonApi: string): void {
-    const pinned = pinApiVersion(daemonApi);
-    if (pinned !== this.apiVersion) this.docker = undefined;
-    this.apiVersion = pinned;
+  /** The runtime is done with this daemon: its client lets go of its connections. */
+  close(): void {
+    this.engine.close();
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
@@ -427,19 +261,8 @@ export class PrivateDockerDaemon {
     }
   }
 
-  /** Poll /_ping every 10 ms until it answers, the process is gone, or the time is up. */
-  private async waitReady(gone: () => boolean, timeoutMs: number): Promise<"ready" | "gone" | "timeout"> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (await this.ping(1000)) return "ready";
-      if (gone()) return "gone";
-      if (Date.now() >= deadline) return "timeout";
-      await sleep(POLL_MS);
-    }
-  }
-
   private async doStart(): Promise<void> {
-    if (await this.checkRunning()) {
+    if ((await this.doProbe()).state === "running") {
       this.log.debug("docker daemon already running");
       return;
     }
@@ -452,7 +275,7 @@ export class PrivateDockerDaemon {
     if (other !== undefined) {
       // another svcmgr process is starting it, or it hangs: give it the same time a start gets
       this.log.info(`docker daemon pid ${other} does not answer yet: waiting for it`);
-      const state = await this.waitReady(() => !pidAlive(other), this.startTimeoutMs);
+      const state = await waitReady(this.engine, () => !pidAlive(other), this.startTimeoutMs);
       if (state === "ready") return this.afterReady(other, Date.now());
       if (state === "timeout") throw new ActionError(`docker daemon pid ${other} does not answer on ${this.socketPath}: stop it first${this.quoteLog(0)}`);
     }
@@ -487,35 +310,11 @@ export class PrivateDockerDaemon {
     const argv = this.commandLine(dockerd);
     this.log.info("starting docker daemon");
     this.log.info(`${formatCommand(argv)} >>${quoteArg(this.logFile)} 2>&1 &`);
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: withSbinPath(process.env.PATH ?? "") };
-    // under a systemd unit of Type=notify, dockerd would report readiness in svcmgr's name
-    delete env.NOTIFY_SOCKET;
-    const out = fs.openSync(this.logFile, "a", 0o640);
-    const logOffset = fs.fstatSync(out).size;
     const t0 = Date.now();
-    let exit: string | undefined;
-    const child = (() => {
-      try {
-        return spawn(dockerd, argv.slice(1), { detached: true, stdio: ["ignore", out, out], env });
-      } finally {
-        fs.closeSync(out);
-      }
-    })();
-    const exited = new Promise<void>((resolve) => {
-      child.on("exit", (code, sig) => {
-        exit = sig ? `was killed by ${sig}` : `exited with code ${code}`;
-        resolve();
-      });
-      child.on("error", (e) => {
-        exit = `could not be run: ${e.message}`;
-        resolve();
-      });
-    });
-    child.unref();
-
-    const state = await this.waitReady(() => exit !== undefined || (child.pid !== undefined && !pidAlive(child.pid)), this.startTimeoutMs);
+    const child = spawnDockerd(argv, this.logFile);
+    const state = await waitReady(this.engine, () => child.exit() !== undefined || (child.pid !== undefined && !pidAlive(child.pid)), this.startTimeoutMs);
     // /proc may show it gone a moment before node reports its exit code
-    if (state === "gone") await Promise.race([exited, sleep(500)]);
+    if (state === "gone") await Promise.race([child.exited, sleep(500)]);
     if (state === "ready" && child.pid !== undefined) {
       try {
         return await this.afterReady(child.pid, t0);
@@ -524,9 +323,9 @@ export class PrivateDockerDaemon {
         throw e;
       }
     }
-    const why = state === "timeout" ? `did not answer on ${this.socketPath} within ${this.startTimeoutMs} ms` : (exit ?? "exited");
+    const why = state === "timeout" ? `did not answer on ${this.socketPath} within ${this.startTimeoutMs} ms` : (child.exit() ?? "exited");
     await this.abortStart(child.pid, createdBridge);
-    throw new ActionError(`docker daemon ${why}${this.quoteLog(logOffset)}`);
+    throw new ActionError(`docker daemon ${why}${this.quoteLog(child.logOffset)}`);
   }
 
   /**
@@ -551,13 +350,7 @@ export class PrivateDockerDaemon {
 
   /** Undo a start that failed: no dockerd, bridge or mount is left behind. */
   private async abortStart(pid: number | undefined, createdBridge: boolean): Promise<void> {
-    if (pid !== undefined && pidAlive(pid)) {
-      signal(pid, "SIGTERM");
-      if (!(await waitPidGone(pid, 5000))) {
-        signal(pid, "SIGKILL");
-        await waitPidGone(pid, 5000);
-      }
-    }
+    if (pid !== undefined) await killDockerd(pid);
     await this.cleanupAfterExit({ deleteBridge: createdBridge, clean: false });
   }
 
@@ -566,8 +359,8 @@ export class PrivateDockerDaemon {
     const gid = groupId(this.socketGroup);
     if (gid !== undefined && st.gid !== gid) await run(this.log, ["chgrp", this.socketGroup, this.socketPath]);
     if ((st.mode & 0o7777) !== this.socketMode) await run(this.log, ["chmod", this.socketMode.toString(8).padStart(4, "0"), this.socketPath]);
-    if (this.apiVersion === undefined) await this.fetchApiVersion();
-    this.log.info(`docker daemon is up (pid ${pid}, ${Date.now() - t0} ms, api ${this.apiVersion})`);
+    if (this.engine.apiVersion === undefined) await this.engine.version();
+    this.log.info(`docker daemon is up (pid ${pid}, ${Date.now() - t0} ms, api ${this.engine.apiVersion})`);
   }
 
   private async doStop(timeoutMs: number): Promise<void> {
@@ -576,22 +369,7 @@ export class PrivateDockerDaemon {
     if (pid !== undefined) {
       this.log.info("no more container handled by docker daemon. shut it down");
       const ctrPid = readPidFile(path.join(this.execRoot, "containerd", "containerd.pid"));
-      const logOffset = fileSize(this.logFile);
-      this.log.info(`kill ${pid}`);
-      signal(pid, "SIGTERM");
-      if (!(await this.waitShutdown(pid, ctrPid, logOffset, timeoutMs))) {
-        this.log.warn(`docker daemon pid ${pid} still running ${timeoutMs} ms after TERM`);
-        this.log.info(`kill -KILL ${pid}`);
-        signal(pid, "SIGKILL");
-        clean = false;
-        if (!(await waitPidGone(pid, 5000))) throw new ActionError(`docker daemon pid ${pid} survived SIGKILL`);
-      }
-      // containerd dies with dockerd (parent-death signal); make sure before its sockets go
-      if (ctrPid !== undefined && procComm(ctrPid) === "containerd" && !(await waitPidGone(ctrPid, 2000))) {
-        this.log.info(`kill -KILL ${ctrPid}`);
-        signal(ctrPid, "SIGKILL");
-        await waitPidGone(ctrPid, 5000);
-      }
+      clean = await terminateDockerd(this.log, pid, ctrPid, this.logFile, fileSize(this.logFile), timeoutMs);
     }
     if (shimPids(this.execRoot).length > 0) {
       this.log.warn("containers of a dead docker daemon are still running: killing them");
@@ -600,42 +378,11 @@ export class PrivateDockerDaemon {
     await this.cleanupAfterExit({ deleteBridge: true, clean });
   }
 
-  /**
-   * Wait for dockerd to exit after TERM. Its shutdown proper takes a few ms and
-   * ends with "Daemon shutdown complete" in its log; it then stops its
-   * containerd and polls once a second for it to be gone, so it exits ~1 s
-   * after TERM doing nothing. Once both are seen (the line, written after the
-   * TERM, and its containerd gone), that wait is cut short with KILL.
-   */
-  private async waitShutdown(pid: number, ctrPid: number | undefined, logOffset: number, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (pidAlive(pid)) {
-      if (Date.now() >= deadline) return false;
-      await sleep(STOP_POLL_MS);
-      // containerd reaped by dockerd (not a zombie left to init, which a next start would take for a live containerd)
-      const ctrGone = ctrPid === undefined || !fs.existsSync(`/proc/${ctrPid}`) || procComm(ctrPid) !== "containerd";
-      if (ctrGone && readFrom(this.logFile, logOffset).includes(SHUTDOWN_COMPLETE) && pidAlive(pid)) {
-        this.log.info(`kill -KILL ${pid}   # shutdown complete, containerd gone: skip dockerd's last 1 s wait`);
-        signal(pid, "SIGKILL");
-        return waitPidGone(pid, 5000, STOP_POLL_MS);
-      }
-    }
-    return true;
-  }
-
   /** After dockerd is gone: its litter out of the way, so that the host is as before the start. */
   private async cleanupAfterExit(opts: { deleteBridge: boolean; clean: boolean }): Promise<void> {
-    this.apiVersion = undefined;
-    this.docker = undefined;
+    this.engine.reset();
     if (!opts.clean) await forceCleanup(this.log, this.dataDir, this.execRoot);
-    // dockerd unmounts its data-root self-bind on a clean exit only when that
-    // same run created it. Stacked ones (one per killed run) come off one by
-    // one; a failing umount (a process of the dead daemon still letting go)
-    // is retried a while, then what is left is detached lazily.
-    for (let i = 0; i < 16 && isSelfBindMount(this.dataDir); i++) {
-      if ((await run(this.log, ["umount", this.dataDir], { check: false })).exitCode !== 0) await sleep(50);
-    }
-    if (isSelfBindMount(this.dataDir)) await run(this.log, ["umount", "-l", this.dataDir], { check: false });
+    await unmountSelfBinds(this.log, this.dataDir);
     if (opts.deleteBridge) {
       try {
         await deleteBridge(this.log, this.bridge);
@@ -644,8 +391,6 @@ export class PrivateDockerDaemon {
       }
     }
     for (const f of [this.socketPath, this.pidFile]) fs.rmSync(f, { force: true });
-    if (mountsUnder(this.execRoot).length === 0 && shimPids(this.execRoot).length === 0) {
-      fs.rmSync(this.execRoot, { recursive: true, force: true });
-    }
+    removeExecRoot(this.execRoot);
   }
 }

@@ -2,10 +2,10 @@
 // containers on the host's own dockerd, which svcmgr never starts, stops nor
 // configures. Its socket is DOCKER_HOST when that names a unix socket, else
 // /var/run/docker.sock.
-import type Docker from "dockerode";
 import { ActionError } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
-import { createDockerClient, dockerCliArgs, pinApiVersion, socketRequest } from "./daemon.js";
+import { DockerodeEngine } from "./dockerode-engine.js";
+import { dockerCliArgs, probeEngine, type DaemonProbe, type DockerEngine } from "./engine.js";
 
 export const HOST_DOCKER_SOCKET = "/var/run/docker.sock";
 
@@ -22,8 +22,7 @@ export class HostDockerDaemon {
   /** not the service's own: never started, stopped or cleaned up by svcmgr */
   readonly shared = true;
   readonly socketPath: string;
-  private apiVersion: string | undefined;
-  private docker: Docker | undefined;
+  private readonly engine: DockerEngine;
   private warned = false;
 
   /**
@@ -37,26 +36,17 @@ export class HostDockerDaemon {
     private readonly ignored: readonly string[] = [],
   ) {
     this.socketPath = hostDockerSocket(env);
+    this.engine = new DockerodeEngine(this.socketPath);
   }
 
-  /** Answers /_ping now? Its Api-Version header (or GET /version) pins the client. */
+  /** Running, stopped (nothing listens on the socket), or unknown (no answer in time, no permission, ...). */
+  probe(): Promise<DaemonProbe> {
+    return probeEngine(this.engine);
+  }
+
+  /** Answers now? The first contact (GET /version) pins the client. */
   async isRunning(): Promise<boolean> {
-    try {
-      const ping = await socketRequest(this.socketPath, "/_ping", 1000);
-      if (ping.status !== 200 || ping.body.trim() !== "OK") return false;
-      let api = ping.headers["api-version"];
-      if (typeof api !== "string") {
-        const v = await socketRequest(this.socketPath, "/version", 5000);
-        api = (JSON.parse(v.body) as { ApiVersion?: string }).ApiVersion;
-      }
-      if (typeof api !== "string") return false;
-      const pinned = pinApiVersion(api);
-      if (pinned !== this.apiVersion) this.docker = undefined;
-      this.apiVersion = pinned;
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.probe()).state === "running";
   }
 
   /** Say once which keywords of the config this daemon does not take. */
@@ -68,8 +58,9 @@ export class HostDockerDaemon {
 
   /** svcmgr does not start the host's daemon: it must already answer. */
   async start(_log?: Logger): Promise<void> {
-    if (!(await this.isRunning())) {
-      throw new ActionError(`the host's docker daemon does not answer on ${this.socketPath} (${this.why}: svcmgr does not start it)`);
+    const p = await this.probe();
+    if (p.state !== "running") {
+      throw new ActionError(`the host's docker daemon does not answer on ${this.socketPath} (${this.why}: svcmgr does not start it): ${p.reason}`);
     }
   }
 
@@ -80,10 +71,13 @@ export class HostDockerDaemon {
     return false;
   }
 
-  client(): Docker {
-    if (this.apiVersion === undefined) throw new ActionError(`the host's docker daemon on ${this.socketPath} was not reached yet`);
-    this.docker ??= createDockerClient(this.socketPath, this.apiVersion);
-    return this.docker;
+  client(): DockerEngine {
+    if (this.engine.apiVersion === undefined) throw new ActionError(`the host's docker daemon on ${this.socketPath} was not reached yet`);
+    return this.engine;
+  }
+
+  close(): void {
+    this.engine.close();
   }
 
   cliArgs(): string[] {

@@ -12,9 +12,10 @@ export interface CommandLine {
 }
 
 export async function dockerCommand(ctx: DriverContext, args: string[], log: Logger): Promise<CommandLine> {
-  const daemon = await serviceDocker(ctx).ensureRunning(log);
+  const docker = serviceDocker(ctx);
+  await docker.ensureRunning(log);
   const env = { ...ctx.env };
   for (const k of ["DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"]) delete env[k];
-  const [docker, ...prefix] = daemon.cliArgs();
-  return { file: docker!, args: [...prefix, ...args], env };
+  const [file, ...prefix] = docker.cliArgs();
+  return { file: file!, args: [...prefix, ...args], env };
 }

@@ -7,7 +7,9 @@ import { splitWords } from "../../util/shell-words.js";
 import { PRIVATE_DAEMON_KEYWORDS, usesPrivateDaemon } from "../../config/types.js";
 import type { DriverContext, ServiceShared } from "../driver.js";
 import type { Logger } from "../../util/log.js";
-import { PrivateDockerDaemon, allocateBridgeCidr } from "./daemon.js";
+import { allocateBridgeCidr } from "./subnets.js";
+import { PrivateDockerDaemon } from "./daemon.js";
+import type { DaemonProbe, DockerEngine } from "./engine.js";
 import { HostDockerDaemon } from "./host-daemon.js";
 
 /** The daemon a service's containers run on: its own, or the host's (docker_daemon_private = false, or no docker_data_dir). */
@@ -38,8 +40,24 @@ export function daemonFor(ctx: DriverContext): ServiceDaemon {
   });
 }
 
+/**
+ * What a container driver needs of its service's daemon (ServiceDocker; a
+ * test gives the driver a fake of it, holding a fake engine).
+ */
+export interface ContainerDaemon extends ServiceShared {
+  /** `docker -H unix://<socket>`, to log each call as the command a user would type */
+  cliArgs(): string[];
+  /** running (with its client), stopped, or unknown: never guessed */
+  probe(): Promise<DaemonProbe>;
+  /** The client, the daemon started first when it is the service's own and down. */
+  ensureRunning(log: Logger): Promise<DockerEngine>;
+  /** the client of a daemon that answered (after a running probe() or ensureRunning()) */
+  engine(): DockerEngine;
+  stopIfIdle(onlyIfStartedHere: boolean, log?: Logger): Promise<void>;
+}
+
 /** The service's daemon as its containers share it during one action or evaluation. */
-export class ServiceDocker implements ServiceShared {
+export class ServiceDocker implements ContainerDaemon {
   readonly daemon: ServiceDaemon;
   /** set when this runtime started the private daemon, so that a failed start can stop it again */
   private startedHere = false;
@@ -53,14 +71,26 @@ export class ServiceDocker implements ServiceShared {
    * the filesystem holding its data dir is down); the host's must already
    * answer. `log`: where the daemon's lines go (the resource that needs it).
    */
-  async ensureRunning(log: Logger): Promise<ServiceDaemon> {
+  async ensureRunning(log: Logger): Promise<DockerEngine> {
     const daemon = this.daemon;
     if (daemon.shared) daemon.warnIgnored(log);
-    if (await daemon.isRunning()) return daemon;
+    if (await daemon.isRunning()) return daemon.client();
     if (!daemon.shared) await checkDataDirFilesystem(this.ctx, daemon.dataDir);
     await daemon.start(log);
     this.startedHere = true;
-    return daemon;
+    return daemon.client();
+  }
+
+  cliArgs(): string[] {
+    return this.daemon.cliArgs();
+  }
+
+  probe(): Promise<DaemonProbe> {
+    return this.daemon.probe();
+  }
+
+  engine(): DockerEngine {
+    return this.daemon.client();
   }
 
   /**
@@ -84,10 +114,14 @@ export class ServiceDocker implements ServiceShared {
   afterRollback(): Promise<void> {
     return this.stopIfIdle(true);
   }
+
+  close(): void {
+    this.daemon.close();
+  }
 }
 
 /** The service's shared docker handle for this runtime. */
-export const serviceDocker = (ctx: DriverContext): ServiceDocker => ctx.shared("docker", () => new ServiceDocker(ctx));
+export const serviceDocker = (ctx: DriverContext): ContainerDaemon => ctx.shared<ContainerDaemon>("docker", () => new ServiceDocker(ctx));
 
 /**
  * The daemon must not write its data on the mount point of a filesystem of the

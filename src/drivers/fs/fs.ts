@@ -8,32 +8,9 @@ import type { Logger } from "../../util/log.js";
 import { run, type RunResult } from "../../util/run.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
+import { readMountInfo, type MountEntry } from "../../util/mountinfo.js";
+import { procComm } from "../../util/proc.js";
 import { findExecutable } from "../../util/which.js";
-
-export interface MountEntry {
-  /** "major:minor" of the mounted device */
-  majmin: string;
-  mountpoint: string;
-  fstype: string;
-  source: string;
-}
-
-/** mountinfo escapes space, tab, newline and backslash as \ooo. */
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-/** Lines of /proc/self/mountinfo: `36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue`. */
-export function parseMountinfo(text: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of text.split("\n")) {
-    const f = line.split(" ");
-    const sep = f.indexOf("-", 6);
-    if (f.length < 10 || sep < 0) continue;
-    out.push({ majmin: f[2]!, mountpoint: unescape(f[4]!), fstype: f[sep + 1]!, source: unescape(f[sep + 2]!) });
-  }
-  return out;
-}
-
-const readMounts = (): MountEntry[] => parseMountinfo(fs.readFileSync("/proc/self/mountinfo", "utf8"));
 
 function realpathOr(p: string): string {
   try {
@@ -65,12 +42,7 @@ const lastLines = (r: RunResult, n = 5): string => (r.stderr + r.stdout).trim().
 function describeHolders(r: RunResult, mnt: string): string[] {
   const pids = [...new Set([...r.stdout.matchAll(/(\d+)/g)].map((m) => Number(m[1])))];
   return pids.map((pid) => {
-    let comm = "?";
-    try {
-      comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    } catch {
-      // gone meanwhile
-    }
+    const comm = procComm(pid) ?? "?"; // "?": gone meanwhile
     let cwd = "";
     try {
       const c = fs.readlinkSync(`/proc/${pid}/cwd`);
@@ -108,7 +80,7 @@ export class Filesystem implements ResourceDriver {
 
   private isOurs(m: MountEntry, dev: string): boolean {
     const mm = blockMajMin(dev);
-    if (mm !== undefined) return m.majmin === mm;
+    if (mm !== undefined) return m.dev === mm;
     return m.source === dev || (dev.startsWith("/") && realpathOr(m.source) === realpathOr(dev));
   }
 
@@ -116,7 +88,7 @@ export class Filesystem implements ResourceDriver {
   private mountsAtMnt(mounts: MountEntry[]): MountEntry[] {
     if (!fs.existsSync(this.mnt)) return [];
     const real = realpathOr(this.mnt);
-    return mounts.filter((m) => m.mountpoint === real);
+    return mounts.filter((m) => m.mountPoint === real);
   }
 
   private where(dev: string): string {
@@ -131,20 +103,20 @@ export class Filesystem implements ResourceDriver {
       return { status: "down", log: [{ level: "info", message: errorMessage(e) }] };
     }
     const label = dev !== this.devText ? `${dev}@${this.mnt}` : undefined;
-    const mounts = readMounts();
+    const mounts = readMountInfo();
     const here = this.mountsAtMnt(mounts);
     if (here.some((m) => this.isOurs(m, dev))) return { status: "up", label, log: [] };
     if (here.length) {
       const other = here[here.length - 1]!;
-      return { status: "warn", label, log: [{ level: "warn", message: `${this.mnt} has ${other.source} (${other.fstype}) mounted, not ${dev}` }] };
+      return { status: "warn", label, log: [{ level: "warn", message: `${this.mnt} has ${other.source} (${other.fsType}) mounted, not ${dev}` }] };
     }
-    const elsewhere = mounts.filter((m) => this.isOurs(m, dev)).map((m) => m.mountpoint);
+    const elsewhere = mounts.filter((m) => this.isOurs(m, dev)).map((m) => m.mountPoint);
     return { status: "down", label, log: elsewhere.length ? [{ level: "info", message: `${dev} is mounted on ${elsewhere.join(", ")}` }] : [] };
   }
 
   async start(): Promise<boolean> {
     const dev = await this.dev();
-    const here = this.mountsAtMnt(readMounts());
+    const here = this.mountsAtMnt(readMountInfo());
     if (here.some((m) => this.isOurs(m, dev))) {
       this.log.info(`${this.where(dev)} is already mounted`);
       return false;
@@ -191,13 +163,13 @@ export class Filesystem implements ResourceDriver {
       dev = await this.dev();
     } catch (e) {
       // Without the device we cannot tell our mount from another one: touch nothing.
-      if (!this.mountsAtMnt(readMounts()).length) {
+      if (!this.mountsAtMnt(readMountInfo()).length) {
         this.log.info(`${this.where(this.devText)} is already umounted`);
         return false;
       }
       throw new ActionError(`cannot tell whether what is mounted on ${this.mnt} is ours: ${errorMessage(e)}`, this.cfg.rid, e);
     }
-    const mounts = readMounts();
+    const mounts = readMountInfo();
     const here = this.mountsAtMnt(mounts);
     if (!here.some((m) => this.isOurs(m, dev))) {
       if (here.length) this.log.warn(`${this.mnt} has ${here[here.length - 1]!.source} mounted, not ${dev}: left alone`);
@@ -208,7 +180,7 @@ export class Filesystem implements ResourceDriver {
     if (r.exitCode === 0) return true;
     if (!/busy/i.test(r.stderr)) throw new ActionError(`umount ${this.mnt} exited ${r.exitCode}: ${lastLines(r)}`, this.cfg.rid);
     const real = realpathOr(this.mnt);
-    const below = mounts.filter((m) => m.mountpoint.startsWith(`${real}/`)).map((m) => m.mountpoint);
+    const below = mounts.filter((m) => m.mountPoint.startsWith(`${real}/`)).map((m) => m.mountPoint);
     const why: string[] = [];
     if (below.length) why.push(`mounted below it: ${below.join(", ")}`);
     if (findExecutable("fuser")) {

@@ -2,65 +2,17 @@
 // announced with a gratuitous ARP, and checked free on the network first.
 import net from "node:net";
 import { lookup } from "node:dns/promises";
-import { z } from "zod";
 import type { ResourceConfig } from "../../config/types.js";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
 import { CommandError, run, type RunResult } from "../../util/run.js";
 import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
+import { parseIpAddrJson, type IpLink } from "../../util/iproute.js";
+import { netmaskToPrefix, sameNetwork } from "../../util/ipv4.js";
 import { findExecutable } from "../../util/which.js";
 
-const linkList = z.array(
-  z.object({
-    ifname: z.string(),
-    addr_info: z
-      .array(z.object({ family: z.string().optional(), local: z.string().optional(), prefixlen: z.number().optional() }))
-      .default([]),
-  }),
-);
-
-export interface LinkAddrs {
-  ifname: string;
-  /** IPv4 addresses of the link */
-  addrs: { local: string; prefixlen: number }[];
-}
-
-function parseLinks(json: string): LinkAddrs[] {
-  const parsed = linkList.safeParse(JSON.parse(json === "" ? "[]" : json));
-  if (!parsed.success) throw new Error(`unexpected output of ip -j addr show: ${parsed.error.message}`);
-  return parsed.data.map((l) => ({
-    ifname: l.ifname,
-    addrs: l.addr_info.flatMap((a) => (a.family === "inet" && a.local !== undefined ? [{ local: a.local, prefixlen: a.prefixlen ?? 32 }] : [])),
-  }));
-}
-
-export function ipv4ToInt(ip: string): number {
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${ip}`);
-  return parts.reduce((acc, p) => acc * 256 + p, 0);
-}
-
-/** `24` or `255.255.255.0` → 24; a dotted mask with holes (255.0.255.0) is refused. */
-export function netmaskToPrefix(mask: string): number {
-  if (/^\d{1,2}$/.test(mask)) {
-    const n = Number(mask);
-    if (n > 32) throw new Error(`netmask ${mask}: a prefix length is at most 32`);
-    return n;
-  }
-  const n = ipv4ToInt(mask);
-  const bits = n.toString(2).padStart(32, "0");
-  if (!/^1*0*$/.test(bits)) throw new Error(`netmask ${mask} is not contiguous`);
-  return bits.indexOf("0") === -1 ? 32 : bits.indexOf("0");
-}
-
-export function sameNetwork(a: string, b: string, prefix: number): boolean {
-  // Division instead of >>> because JS shifts by 32 are shifts by 0.
-  const size = 2 ** (32 - prefix);
-  return Math.floor(ipv4ToInt(a) / size) === Math.floor(ipv4ToInt(b) / size);
-}
-
 /** The prefix to plumb `ip` with: the configured netmask, else the one of a device address in the same network, else 32. */
-export function choosePrefix(ip: string, netmask: string | undefined, devAddrs: LinkAddrs["addrs"]): number {
+export function choosePrefix(ip: string, netmask: string | undefined, devAddrs: IpLink["addrs"]): number {
   if (netmask !== undefined && netmask !== "") return netmaskToPrefix(netmask);
   const same = devAddrs.filter((a) => a.local !== ip && sameNetwork(ip, a.local, a.prefixlen));
   return same.length ? Math.max(...same.map((a) => a.prefixlen)) : 32;
@@ -114,7 +66,7 @@ export class IpAddress implements ResourceDriver {
     return this.resolved;
   }
 
-  private async links(dev?: string): Promise<LinkAddrs[] | undefined> {
+  private async links(dev?: string): Promise<IpLink[] | undefined> {
     // No -4: it would hide links that have no IPv4 address yet.
     const argv = ["ip", "-j", "addr", "show", ...(dev ? ["dev", dev] : [])];
     const r = await run(this.log, argv, { check: false, quiet: true, timeoutMs: 10_000 });
@@ -122,11 +74,11 @@ export class IpAddress implements ResourceDriver {
       if (dev && /does not exist/i.test(r.stderr)) return undefined;
       throw new ActionError(new CommandError(r).message, this.cfg.rid);
     }
-    return parseLinks(r.stdout.trim());
+    return parseIpAddrJson(r.stdout);
   }
 
   /** Addresses of the configured device; undefined when it does not exist. */
-  private async devAddrs(): Promise<LinkAddrs["addrs"] | undefined> {
+  private async devAddrs(): Promise<IpLink["addrs"] | undefined> {
     const l = await this.links(this.dev);
     return l ? (l.find((x) => x.ifname === this.dev)?.addrs ?? []) : undefined;
   }

@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { acquireLock } from "./lock.js";
-import { ActionError } from "../util/errors.js";
+import { ActionError } from "./errors.js";
+import { acquireLock as acquireActionLock } from "../actions/lock.js";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "svcmgr-lock-"));
 
@@ -23,7 +24,7 @@ function racer(lock: string, out: string): Promise<number> {
   return new Promise((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
 }
 
-describe("the action lock", () => {
+describe("the lock file", () => {
   test("two processes racing for the lock hold it one after the other", async () => {
     const dir = tmp();
     try {
@@ -81,8 +82,9 @@ describe("the action lock", () => {
       const lock = path.join(dir, "action.lock");
       const first = await acquireLock(lock, { action: "start", waitMs: 0 });
       const t0 = Date.now();
-      await assert.rejects(acquireLock(lock, { action: "stop", waitMs: 300 }), (e: unknown) => e instanceof ActionError && e.message.includes(`pid ${process.pid} (start since`) && e.message.includes("--waitlock"));
+      await assert.rejects(acquireActionLock(lock, { action: "stop", waitMs: 300 }), (e: unknown) => e instanceof ActionError && e.message.includes(`pid ${process.pid} (start since`) && e.message.includes("--waitlock"));
       assert.ok(Date.now() - t0 >= 300);
+      await assert.rejects(acquireLock(lock, { action: "allocate", waitMs: 50 }), (e: unknown) => e instanceof ActionError && e.message === `timed out after 50 ms waiting for ${lock}, held by pid ${process.pid} (start since ${(JSON.parse(fs.readFileSync(lock, "utf8")) as { since: string }).since})`);
       first.release();
       const second = await acquireLock(lock, { action: "stop", waitMs: 0 });
       second.release();
