@@ -23,9 +23,13 @@ const POLL_MS = 50;
 export class RemoteCli {
   private constructor(private readonly where: Map<string, { socket: string; status: ServiceStatus }>) {}
 
-  /** Through the agent, for a user who is not root and may open one of its sockets; else undefined (the CLI works directly). */
-  static async connect(paths: Paths): Promise<RemoteCli | undefined> {
-    if (process.getuid?.() === 0) return undefined;
+  /**
+   * Through the agent, for a user who is not root and may open one of its
+   * sockets; else undefined (the CLI works directly). `streams`: root too, for
+   * what the agent streams (logs --follow, svcmon --watch).
+   */
+  static async connect(paths: Paths, opts: { streams?: boolean } = {}): Promise<RemoteCli | undefined> {
+    if (process.getuid?.() === 0 && !opts.streams) return undefined;
     const where = new Map<string, { socket: string; status: ServiceStatus }>();
     let answered = false;
     for (const socket of openableSockets(paths)) {
@@ -51,6 +55,11 @@ export class RemoteCli {
       names = names.filter((n) => wanted.includes(this.where.get(n)!.status.overall));
     }
     return names;
+  }
+
+  /** A socket the agent's event stream can be read from. */
+  get eventSocket(): string | undefined {
+    return this.where.values().next().value?.socket;
   }
 
   statuses(names: readonly string[]): ServiceStatus[] {
@@ -91,7 +100,7 @@ export class RemoteCli {
   /** The services' logs, as `logs` prints them; followed from the agent's stream. */
   async logs(names: string[], opts: { follow: boolean; lines?: number; color: boolean; debug: boolean }): Promise<number> {
     const follows = names.map(async (n) => {
-      const q = new URLSearchParams({ ...(opts.follow ? { follow: "1" } : {}), ...(opts.lines !== undefined ? { lines: String(opts.lines) } : {}) });
+      const q = new URLSearchParams({ ...(opts.follow ? { follow: "1" } : {}), ...(opts.debug ? { debug: "1" } : {}), ...(opts.lines !== undefined ? { lines: String(opts.lines) } : {}) });
       for await (const line of agentLines(this.where.get(n)!.socket, `/v1/services/${n}/logs?${q.toString()}`)) {
         const out = formatLogLine(line, opts.color, opts.debug);
         if (out !== undefined) process.stdout.write(out + "\n");

@@ -6,7 +6,7 @@ import { nodeName } from "../util/paths.js";
 import { ServiceManager } from "../core/manager.js";
 import { renderSvcmonTable, svcmonJson } from "../status/svcmon.js";
 import type { CliOptions } from "./actions.js";
-import { agentStatuses } from "./agent-client.js";
+import { agentLines, agentStatuses } from "./agent-client.js";
 
 export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number> {
   const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env });
@@ -32,14 +32,31 @@ export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number>
   if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`--interval ${opts.interval}: expected a number of seconds`);
   const period = Math.max(0.5, interval) * 1000;
   let stop = false;
-  process.once("SIGINT", () => (stop = true));
+  let wake: (() => void) | undefined;
+  process.once("SIGINT", () => {
+    stop = true;
+    wake?.();
+  });
+  // with the agent, a redraw as soon as something changes: its event stream
+  const streams = remote ?? (await RemoteCli.connect(paths, { streams: true }));
+  const ac = new AbortController();
+  if (streams?.eventSocket) {
+    void (async () => {
+      for await (const line of agentLines(streams.eventSocket!, "/v1/events", ac.signal)) if (line.startsWith("event:")) wake?.();
+    })();
+  }
   let first = true;
   while (!stop) {
     const frame = await draw(first ? opts.refresh === true : true);
     first = false;
     // Redraw in place: cursor home, clear screen, frame.
-    process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  svcmon --watch (every ${period / 1000}s, ^C to quit)\n\n${frame}`);
-    await sleep(period);
+    process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  svcmon --watch (every ${period / 1000}s${streams ? ", and at each event" : ""}, ^C to quit)\n\n${frame}`);
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, period).unref();
+    });
+    if (!stop) await sleep(100); // a burst of events: one redraw
   }
+  ac.abort();
   return 0;
 }

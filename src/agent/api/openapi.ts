@@ -34,7 +34,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/v1/services/{name}/logs": {
         get: {
           summary: "the service log as JSON lines; follow=1 keeps the stream open",
-          parameters: [name, { name: "follow", in: "query", schema: { type: "string", enum: ["0", "1"] } }, { name: "lines", in: "query", schema: { type: "integer", minimum: 0 } }],
+          parameters: [name, { name: "follow", in: "query", schema: { type: "string", enum: ["0", "1"] } }, { name: "lines", in: "query", schema: { type: "integer", minimum: 0 } }, { name: "debug", in: "query", schema: { type: "string", enum: ["0", "1"] } }],
           responses: { "200": { description: "JSON lines", content: { "application/x-ndjson": { schema: { type: "string" } } } }, ...errors(404) },
         },
       },

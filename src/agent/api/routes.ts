@@ -143,6 +143,16 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
     const name = known(c.req.param("name"));
     if (!name) return fail(c, 404, `no such service: ${c.req.param("name")}`);
     const follow = c.req.query("follow") === "1";
+    // debug lines (status probes) only when asked for, as `logs` shows them; `lines` counts what is shown
+    const debug = c.req.query("debug") === "1";
+    const shown = (l: string): boolean => {
+      if (debug || !l.trim()) return l.trim() !== "";
+      try {
+        return ((JSON.parse(l) as { level?: number }).level ?? 30) >= 30;
+      } catch {
+        return true;
+      }
+    };
     const lines = c.req.query("lines") === undefined ? undefined : Number(c.req.query("lines"));
     if (lines !== undefined && !(Number.isInteger(lines) && lines >= 0)) return fail(c, 400, "lines: expected a whole number");
     const file = logFile(ctx.paths, name);
@@ -155,8 +165,8 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
         // no log yet
       }
       let offset = Buffer.byteLength(text);
-      const shown = text.split("\n").filter(Boolean);
-      for (const l of lines === undefined ? shown : shown.slice(-lines)) await out.write(l + "\n");
+      const kept = text.split("\n").filter(shown);
+      for (const l of lines === undefined ? kept : kept.slice(-lines)) await out.write(l + "\n");
       if (!follow) return;
       let wake: (() => void) | undefined;
       fs.mkdirSync(ctx.paths.log, { recursive: true });
@@ -181,7 +191,8 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
           fs.readSync(fd, buf, 0, buf.length, offset);
           fs.closeSync(fd);
           offset = size;
-          await out.write(buf.toString("utf8"));
+          const fresh = buf.toString("utf8").split("\n").filter(shown);
+          if (fresh.length) await out.write(fresh.join("\n") + "\n");
         }
       } finally {
         watcher.close();

@@ -117,7 +117,8 @@ export const serviceActions: ActionSpec[] = [
     async run(input) {
       const { opts } = input;
       const lines = opts.lines === undefined ? undefined : count("--lines", opts.lines);
-      const remote = await input.remote();
+      // a team member through the agent; root too, to follow the agent's stream of the log
+      const remote = (await input.remote()) ?? (opts.follow ? await (await import("../remote.js")).RemoteCli.connect(input.paths, { streams: true }) : undefined);
       if (remote) return remote.logs(remote.select(opts, false), { follow: opts.follow === true, lines, color: useColor(opts), debug: opts.debug === true });
       const names = await selectServices(input, false);
       const { printLogs } = await import("../logs.js");
