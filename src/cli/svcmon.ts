@@ -53,7 +53,7 @@ export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number>
     process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  svcmon --watch (every ${period / 1000}s${streams ? ", and at each event" : ""}, ^C to quit)\n\n${frame}`);
     await new Promise<void>((resolve) => {
       wake = resolve;
-      setTimeout(resolve, period).unref();
+      setTimeout(resolve, period); // keeps the process alive between frames
     });
     if (!stop) await sleep(100); // a burst of events: one redraw
   }
