@@ -1,5 +1,6 @@
 // The one command runner: every command svcmgr runs goes through here, never
 // through a shell, and is logged exactly as a line a human could paste.
+import { ActionError } from "./errors.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -26,11 +27,13 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-export class CommandError extends Error {
+/** A command that failed: an expected failure (exit 1, its message, no stack trace), wherever it surfaces. */
+export class CommandError extends ActionError {
   constructor(readonly result: RunResult) {
     const detail = (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n");
     const how = result.timedOut ? "timed out" : `exited ${result.exitCode}`;
     super(`${formatCommand(result.argv)} ${how}${detail ? `: ${detail}` : ""}`);
+    this.name = "CommandError";
   }
 }
 

@@ -29,6 +29,7 @@ export async function resolveIpv4(name: string): Promise<string> {
 
 
 type ArpingFlavour = "habets" | "iputils";
+/** which arping the host has: a fact of the host, asked once per process (a failed probe is asked again) */
 let arpingFlavourP: Promise<ArpingFlavour> | undefined;
 
 /**
@@ -36,8 +37,12 @@ let arpingFlavourP: Promise<ArpingFlavour> | undefined;
  * `iputils-arping` the other one (-I DEV, -s SRC, -D): their flags differ.
  */
 function arpingFlavour(log: Logger): Promise<ArpingFlavour> {
-  arpingFlavourP ??= run(log, ["arping", "--help"], { check: false, quiet: true, timeoutMs: 5000 }).then((r) =>
-    /Habets/i.test(r.stdout + r.stderr) ? "habets" : "iputils",
+  arpingFlavourP ??= run(log, ["arping", "--help"], { check: false, quiet: true, timeoutMs: 5000 }).then(
+    (r) => (/Habets/i.test(r.stdout + r.stderr) ? "habets" : "iputils"),
+    (e: unknown) => {
+      arpingFlavourP = undefined; // never a rejected promise kept for the life of an agent
+      throw e;
+    },
   );
   return arpingFlavourP;
 }
