@@ -46,12 +46,21 @@ const RESUBSCRIBE_MS = 200;
 /** a daemon that cannot be told running or stopped is probed again after this long */
 const UNKNOWN_RETRY_MS = 1000;
 
-const sleepUnless = (signal: AbortSignal, ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+/** Wait ms, or until the signal aborts, or `wake` is called; leaves no listener on the signal behind. */
+function waitUnless(signal: AbortSignal, ms: number | undefined, onWake?: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      if (t) clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = ms === undefined ? undefined : setTimeout(done, ms);
+    t?.unref();
+    signal.addEventListener("abort", done, { once: true });
+    onWake?.(done);
   });
+}
 /** the restart book's entry for the service's docker daemon */
 const DAEMON_KEY = "docker daemon";
 
@@ -207,16 +216,13 @@ export class ServiceMonitor {
       if (probe.state === "unknown") {
         // cannot tell (a hung daemon, a timeout): not a death; look again in a while
         this.log.debug(`docker daemon: ${probe.reason}`);
-        await sleepUnless(abort.signal, UNKNOWN_RETRY_MS);
+        await waitUnless(abort.signal, UNKNOWN_RETRY_MS);
         continue;
       }
       if (probe.state === "stopped") {
         if (this.daemonUp) await this.daemonDied(containers);
         this.daemonUp = false;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          abort.signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+        await waitUnless(abort.signal, undefined, (wake) => (this.wake = wake));
         this.wake = undefined;
         continue;
       }
@@ -242,7 +248,7 @@ export class ServiceMonitor {
         if (abort.signal.aborted) break;
         this.log.debug(`docker events: ${errorMessage(e)}`);
       }
-      if (!abort.signal.aborted) await sleepUnless(abort.signal, RESUBSCRIBE_MS);
+      if (!abort.signal.aborted) await waitUnless(abort.signal, RESUBSCRIBE_MS);
     }
   }
 

@@ -30,7 +30,11 @@ export function fileSink(file: string): LogSink {
       p[rec.level]({ svc: rec.svc, rid: rec.rid }, rec.msg);
     },
     close() {
+      // a process that lives for months (the agent) opens one per action: each is closed after it
       dest?.flushSync();
+      dest?.end();
+      dest = undefined;
+      p = undefined;
     },
   };
 }
