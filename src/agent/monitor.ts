@@ -79,6 +79,8 @@ export class ServiceMonitor {
   private problems: string[] = [];
   private readonly resources = new Map<string, ResourceStatus>();
   status: ServiceStatus | undefined;
+  /** the intended state as last read (again on each change of intent.json) */
+  intent: Record<string, "up" | "down"> = {};
   readonly book: RestartBook;
   private closed = false;
   private watchAbort: AbortController | undefined;
@@ -112,6 +114,7 @@ export class ServiceMonitor {
   /** Load the config and begin watching; resolves after the first evaluation. */
   async start(): Promise<void> {
     this.watchStateDir();
+    this.intent = readIntent(this.host.paths, this.name).resources;
     await this.reload();
   }
 
@@ -173,6 +176,7 @@ export class ServiceMonitor {
       if (!file || file.endsWith(".tmp") || file.startsWith("status.json")) return;
       if (file === "docker.pid" || file === "docker.sock") this.wake?.();
       if (file === "action.lock") this.lockChanged();
+      if (file === "intent.json") this.intent = readIntent(this.host.paths, this.name).resources;
       if (file === "action.lock" || file === "intent.json" || file === "frozen") void this.refresh("all");
     });
     this.dirWatcher.on("error", (e) => this.log.warn(`state dir watch: ${errorMessage(e)}`));

@@ -55,7 +55,7 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
     const m = ctx.monitor(name);
     const status: ServiceStatus = m?.status ?? (await ctx.manager.status(name, { refresh: false }));
     const restarts = Object.fromEntries(status.resources.map((r) => [r.rid, m?.book.counters(r.rid) ?? { count: 0, exhausted: false }]));
-    return { ...status, intent: readIntent(ctx.paths, name).resources, restarts };
+    return { ...status, intent: m?.intent ?? readIntent(ctx.paths, name).resources, restarts };
   };
 
   app.get("/v1/agent", (c) => c.json({ pid: process.pid, ready: ctx.ready, startedAt: new Date(ctx.startedAt).toISOString(), uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000), services: ctx.serviceCount }));
