@@ -12,6 +12,7 @@ import { useColor, type ActionInput, type ActionSpec } from "../options.js";
 const SUBCOMMANDS = ["run", "start", "stop", "status", "restart"] as const;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 60_000;
+const EXIT_GRACE_MS = 10_000;
 
 async function run(input: ActionInput): Promise<number> {
   const [{ Agent }, { Logger }, { fileSink }] = await Promise.all([import("../../agent/agent.js"), import("../../util/log.js"), import("../../util/log-file.js")]);
@@ -26,6 +27,8 @@ async function run(input: ActionInput): Promise<number> {
   await agent.stop();
   log.info("agent stopped");
   log.close();
+  // an action of the API still waiting for a service's lock is given up after this grace
+  setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
   return 0;
 }
 
