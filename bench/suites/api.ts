@@ -33,8 +33,8 @@ function startReaders(socket: string, n: number): Promise<Reader[]> {
       const child = spawn("curl", ["-sN", "--unix-socket", socket, "http://agent/v1/events"], { stdio: ["ignore", "pipe", "ignore"] });
       const r: Reader = { child, count: 0 };
       let tail = "";
-      child.stdout!.setEncoding("utf8");
-      child.stdout!.on("data", (d: string) => {
+      child.stdout.setEncoding("utf8");
+      child.stdout.on("data", (d: string) => {
         const text = tail + d;
         const parts = text.split("\nevent: ");
         r.count += parts.length - 1;
