@@ -1,7 +1,8 @@
 // Every benchmark, one command:  npm run bench   (= node --import tsx bench/run.ts)
 //
-// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many),
-//          --only orchestration,daemon,status,cli   --json FILE (all samples)
+// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many;
+//          agent: N restarts each, N idle windows of 30 s, 2N svcmon/API runs),
+//          --only orchestration,daemon,status,cli,agent   --json FILE (all samples)
 //          --no-setup (skip scripts/setup.sh and the docker-compose check)
 //          --calm C (before each unit of measurement, wait up to 3 min until
 //                    fewer than C CPUs were busy over the last 2 s)
@@ -21,8 +22,9 @@ import { benchOrchestration, setupOrchestration, upForStatus } from "./suites/or
 import { benchDaemon } from "./suites/daemon.js";
 import { benchStatus } from "./suites/status.js";
 import { benchCli } from "./suites/cli.js";
+import { benchAgent } from "./suites/agent.js";
 
-const SUITES = ["orchestration", "daemon", "status", "cli"] as const;
+const SUITES = ["orchestration", "daemon", "status", "cli", "agent"] as const;
 type Suite = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
@@ -99,7 +101,7 @@ async function buildProbe(): Promise<string> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0 && (opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status"))) {
+  if (process.getuid?.() !== 0 && (opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status") || opts.only.has("agent"))) {
     throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
   }
   if (opts.setup) await setup();
@@ -149,6 +151,12 @@ async function main(): Promise<void> {
       all.cli = r.samples;
       loads.push(load1());
     }
+    if (opts.only.has("agent")) {
+      const r = await benchAgent(cleanup, opts.runs, log);
+      rows.push(...r.rows);
+      all.agent = r.samples;
+      loads.push(load1());
+    }
   } finally {
     await cleanup.run(log);
   }
@@ -156,7 +164,7 @@ async function main(): Promise<void> {
     `svcmgr benchmarks, ${started.toISOString()}`,
     `machine: ${machine()}`,
     `load average (1 min) during the run: ${loads.map((l) => l.toFixed(2)).join(" -> ")}`,
-    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
+    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4}, agent's svcmon and API: ${opts.runs * 2})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
     "",
   ].join("\n");
   process.stdout.write(header + formatTable(rows));
