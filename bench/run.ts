@@ -23,8 +23,9 @@ import { benchDaemon } from "./suites/daemon.js";
 import { benchStatus } from "./suites/status.js";
 import { benchCli } from "./suites/cli.js";
 import { benchAgent } from "./suites/agent.js";
+import { benchApi } from "./suites/api.js";
 
-const SUITES = ["orchestration", "daemon", "status", "cli", "agent"] as const;
+const SUITES = ["orchestration", "daemon", "status", "cli", "agent", "api"] as const;
 type Suite = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
@@ -155,6 +156,12 @@ async function main(): Promise<void> {
       const r = await benchAgent(cleanup, opts.runs, log);
       rows.push(...r.rows);
       all.agent = r.samples;
+      loads.push(load1());
+    }
+    if (opts.only.has("api")) {
+      const r = await benchApi(cleanup, opts.runs, log);
+      rows.push(...r.rows);
+      all.api = r.samples;
       loads.push(load1());
     }
   } finally {

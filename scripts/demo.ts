@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Docker from "dockerode";
 import { execa } from "execa";
-import { pidAlive, signal, waitPidGone } from "../src/drivers/container-docker/host.js";
+import { pidAlive, signal, waitPidGone } from "../src/util/proc.js";
 import { LAUNCHER } from "../test/support/cli.js";
 import { cleanupEverything, leftovers, makeTempRoot } from "../test/support/docker-fixture.js";
 import { startImageRegistry } from "../test/support/registry-images.js";

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Docker from "dockerode";
-import { pidAlive, signal, waitPidGone } from "../../src/drivers/container-docker/host.js";
+import { pidAlive, signal, waitPidGone } from "../../src/util/proc.js";
 import { importImage } from "../../test/support/docker-fixture.js";
 import { IMAGE } from "../../test/support/reliability.js";
 import { type Cleanup, svcmgr, writeFile } from "./env.js";

@@ -82,6 +82,7 @@ export class Agent implements ApiContext {
   /** One agent per root: the pid file is a lock; a second agent refuses and names the first. */
   async start(): Promise<void> {
     fs.mkdirSync(agentDir(this.paths), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(this.paths.etc, { recursive: true, mode: 0o755 }); // a node with no service yet: watched all the same
     try {
       this.lock = await acquireLock(agentPidFile(this.paths), { action: "agent", waitMs: 0 });
     } catch {
@@ -99,7 +100,7 @@ export class Agent implements ApiContext {
       this.etcWatcher.on("error", (e) => this.log.warn(`config dir watch: ${errorMessage(e)}`));
       await this.sync();
       this.ready = true;
-      this.log.info(`agent running (pid ${process.pid}, ${this.monitors.size} services watched)`);
+      this.log.info(`agent running (pid ${process.pid}, ${this.monitors.size} service${this.monitors.size === 1 ? "" : "s"} watched)`);
     } catch (e) {
       await this.stop();
       throw e;
@@ -147,14 +148,15 @@ export class Agent implements ApiContext {
     const key = `${e.service} ${e.action}`;
     if (e.phase === "begin") {
       this.actionStarts.set(key, performance.now());
-      this.hub.publish("action", e.service, { phase: "begin", action: e.action, selection: e.selection, pid: process.pid });
+      this.hub.publish("action", e.service, { phase: "begin", action: e.action, selection: e.selection, repair: e.repair, pid: process.pid });
       return;
     }
     const t0 = this.actionStarts.get(key);
     this.actionStarts.delete(key);
+    if (!e.repair) this.monitors.get(e.service)?.operatorActed();
     if (t0 !== undefined) this.metrics.actionDuration.observe({ service: e.service, action: e.action }, (performance.now() - t0) / 1000);
     this.metrics.actions.inc({ service: e.service, action: e.action, outcome: e.ok ? "succeeded" : "failed" });
-    this.hub.publish("action", e.service, { phase: "end", action: e.action, ok: e.ok, error: e.error, rolledBack: e.rolledBack, pid: process.pid });
+    this.hub.publish("action", e.service, { phase: "end", action: e.action, ok: e.ok, error: e.error, rolledBack: e.rolledBack, repair: e.repair, pid: process.pid });
   }
 
   private scheduleSync(): void {

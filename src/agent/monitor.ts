@@ -195,7 +195,15 @@ export class ServiceMonitor {
     } else if (!holder && prev) {
       this.lockSeen = undefined;
       this.host.emit({ type: "action", service: this.name, phase: "end", action: prev.action, pid: prev.pid });
+      this.operatorActed();
     }
+  }
+
+  /** An operator acted on the service (the CLI, the API): every resource's tries start again, monitor_action may run again. */
+  operatorActed(): void {
+    for (const r of this.cfg?.resources ?? []) this.book.reset(r.rid);
+    this.book.reset(DAEMON_KEY);
+    this.frozenActed = false;
   }
 
   /** The group whose team socket sees this service (docker_socket_group, else docker if it exists, else root). */

@@ -98,7 +98,7 @@ async function status(input: ActionInput): Promise<number> {
     process.stdout.write(`agent running (pid ${holder.pid}, since ${holder.since}), its API does not answer\n`);
     return 0;
   }
-  process.stdout.write(`agent running (pid ${info.body.pid}, up ${duration(info.body.uptimeS)}, ${info.body.services} services watched)\n`);
+  process.stdout.write(`agent running (pid ${info.body.pid}, up ${duration(info.body.uptimeS)}, ${info.body.services} service${info.body.services === 1 ? "" : "s"} watched)\n`);
   return 0;
 }
 
