@@ -13,14 +13,19 @@ fs.mkdirSync(paths.etc, { recursive: true });
 const conf = (text: string) => fs.writeFileSync(path.join(paths.etc, "node.conf"), text);
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
+const why = (text: string): string => {
+  const r = parseListen(text);
+  return typeof r === "string" ? r : `parsed as ${JSON.stringify(r)}`;
+};
+
 void test("ADDR:PORT: v4, [v6], names; bad ones say why", () => {
   assert.deepEqual(parseListen("127.0.0.1:7620"), { host: "127.0.0.1", port: 7620 });
   assert.deepEqual(parseListen("[::1]:7620"), { host: "::1", port: 7620 });
   assert.deepEqual(parseListen("localhost:80"), { host: "localhost", port: 80 });
-  assert.match(String(parseListen("7620")), /not ADDR:PORT/);
-  assert.match(String(parseListen("127.0.0.1:0")), /out of range/);
-  assert.match(String(parseListen("127.0.0.1:70000")), /out of range/);
-  assert.match(String(parseListen("[zz]:1")), /not ADDR:PORT|IPv6/);
+  assert.match(why("7620"), /not ADDR:PORT/);
+  assert.match(why("127.0.0.1:0"), /out of range/);
+  assert.match(why("127.0.0.1:70000"), /out of range/);
+  assert.match(why("[zz]:1"), /not ADDR:PORT|IPv6/);
   assert.equal(listenUrl({ host: "::1", port: 1 }), "http://[::1]:1/");
 });
 

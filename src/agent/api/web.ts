@@ -25,6 +25,8 @@ const MAX_CONNECTIONS = 1024;
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+/** how often a long response checks that its token still exists */
+const REVOCATION_CHECK_MS = 1000;
 
 export interface WebOptions {
   listen: ListenConfig;
@@ -159,10 +161,20 @@ export function webApp(ctx: ApiContext, opts: WebOptions): Hono<Env> {
       if (!SAFE.has(c.req.method) && !signer.checkCsrf(s.cookie, c.req.header("X-CSRF-Token"))) return fail(c, 403, "missing or wrong CSRF token (X-CSRF-Token)");
       token = s.token;
     }
+    watchRevocation(c, token.id, tokens);
     return scoped(token).fetch(c.req.raw, c.env);
   });
   app.onError((e, c) => c.json({ error: e.message }, 500));
   return app;
+}
+
+/** A response still going (an event stream, a followed log) ends once its token is revoked or expires. */
+function watchRevocation(c: Context<Env>, tokenId: string, tokens: TokenStore): void {
+  const timer = setInterval(() => {
+    if (!tokens.byId(tokenId)) c.env.incoming.socket.destroy();
+  }, REVOCATION_CHECK_MS);
+  timer.unref();
+  c.env.outgoing.once("close", () => clearInterval(timer));
 }
 
 /** The TCP listener: node:http, or node:https with the configured certificate. */

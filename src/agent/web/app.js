@@ -25,7 +25,11 @@ function setConn(state) {
 async function loadAll() {
   const list = await api.get("/v1/services");
   table.setAll(list);
-  performance.mark("svcmgr:table");
+  if (!performance.getEntriesByName("svcmgr:table").length) {
+    // the first table: built now, painted by the end of the next frame (what the tests measure)
+    performance.mark("svcmgr:table");
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark("svcmgr:painted")));
+  }
   return list;
 }
 
@@ -103,7 +107,7 @@ async function start(s) {
       if (reconnected) {
         // a new agent does not have the old one's events: fetch everything again
         void loadAll();
-        if (view.name) void Promise.all([view.refresh(), view.refreshHistory()]);
+        if (view.name) void view.refreshAll();
       }
     },
     onUnauthorized: () => showLogin("Your session ended (token revoked or expired): log in again."),

@@ -23,7 +23,7 @@ export class ServiceView {
     this.onChanged = onChanged;
     this.logAbort = undefined;
     for (const b of document.querySelectorAll("#service-view [data-action]")) {
-      b.addEventListener("click", () => this.name && void runAction(this.name, b.dataset.action, { onEnd: () => this.refresh() }));
+      b.addEventListener("click", () => this.name && void runAction(this.name, b.dataset.action, { onEnd: () => this.refreshAll() }));
     }
   }
 
@@ -37,13 +37,17 @@ export class ServiceView {
     $("#log").replaceChildren();
     document.title = `${name} · svcmgr`;
     this.followLog(name);
-    await Promise.all([this.refresh(), this.refreshHistory()]);
+    await this.refreshAll();
   }
 
   close() {
     this.logAbort?.abort();
     this.logAbort = undefined;
     this.name = undefined;
+  }
+
+  refreshAll() {
+    return Promise.all([this.refresh(), this.refreshHistory()]);
   }
 
   async refresh() {
@@ -75,7 +79,7 @@ export class ServiceView {
     const rows = [h("tr", { class: "avail" }, h("td", { class: "rid" }, "avail"), h("td"), h("td", {}, statusBadge(svc.avail)), h("td"), h("td"), h("td"), h("td"))];
     for (const r of resources) {
       const rs = svc.restarts?.[r.rid] ?? { count: 0, exhausted: false };
-      const act = (action) => h("button", { type: "button", class: `small${action === "stop" ? " danger" : ""}`, "aria-label": `${action} ${r.rid}`, onclick: () => void runAction(svc.name, action, { rid: r.rid, onEnd: () => this.refresh() }) }, action === "start" ? "Start" : "Stop");
+      const act = (action) => h("button", { type: "button", class: `small${action === "stop" ? " danger" : ""}`, "aria-label": `${action} ${r.rid}`, onclick: () => void runAction(svc.name, action, { rid: r.rid, onEnd: () => this.refreshAll() }) }, action === "start" ? "Start" : "Stop");
       rows.push(
         h(
           "tr",
@@ -96,7 +100,12 @@ export class ServiceView {
   async refreshHistory() {
     const name = this.name;
     if (!name) return;
-    const list = await get(`${svcPath(name)}/history`);
+    let list;
+    try {
+      list = await get(`${svcPath(name)}/history`);
+    } catch {
+      return; // not (or no longer) a service of this token: refresh() says so
+    }
     if (name !== this.name) return;
     $("#history-empty").hidden = list.length > 0;
     $("#history").replaceChildren(
