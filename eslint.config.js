@@ -28,7 +28,7 @@ export default tseslint.config(
       sourceType: "module",
       parserOptions: { project: false, program: null, projectService: false },
       globals: Object.fromEntries(
-        ["window", "document", "location", "fetch", "EventSource", "performance", "requestAnimationFrame", "setTimeout", "clearTimeout", "Node", "TextDecoderStream", "AbortController", "console"].map((g) => [g, "readonly"]),
+        ["window", "document", "location", "sessionStorage", "Event", "fetch", "EventSource", "performance", "requestAnimationFrame", "setTimeout", "clearTimeout", "Node", "TextDecoderStream", "AbortController", "console"].map((g) => [g, "readonly"]),
       ),
     },
   },

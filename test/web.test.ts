@@ -35,6 +35,8 @@ describe("the web dashboard", { skip }, () => {
   const env = { SVCMGR_BOOT_ID_FILE: r.file("boot_id") };
   let port = 0;
   let url = "";
+  /** a foreign site's port (localhost:PORT is not the same site as 127.0.0.1:PORT) */
+  let evilPort = 0;
   const tokens: Record<"admin" | "g1" | "g2" | "load", string> = { admin: "", g1: "", g2: "", load: "" };
   let chrome: RealBrowser | undefined;
   const contexts: BrowserContext[] = [];
@@ -83,6 +85,7 @@ describe("the web dashboard", { skip }, () => {
     app("db1.prd", G2);
     for (const s of LOAD) app(s, G3, { defaults: ["monitor_interval = 1h"] });
     port = await freePort();
+    evilPort = await freePort();
     url = `http://127.0.0.1:${port}/`;
     assert.match(startAgent(), new RegExp(`dashboard on ${url.replace(/[.]/g, "\\.")}`));
     const make = (args: string[]) => ok(r.run(["daemon", "token", "create", ...args]), "token create").trim();
@@ -90,7 +93,7 @@ describe("the web dashboard", { skip }, () => {
     tokens.g1 = make(["--group", G1]);
     tokens.g2 = make(["--group", G2]);
     tokens.load = make(["--group", G3]);
-    chrome = await launchChromium();
+    chrome = await launchChromium([port, evilPort]);
   });
 
   after(async () => {
@@ -225,6 +228,7 @@ describe("the web dashboard", { skip }, () => {
     const card = page.locator("#activity .card").first();
     await until("the start's result", async () => (await card.getAttribute("data-state")) === "succeeded");
     assert.match((await card.textContent()) ?? "", /start app#1 app2\.dev/);
+    await until("the history names the resource", async () => /start app#1 by the agent — succeeded/.test((await page.textContent("#history")) ?? ""));
     assert.ok(fs.existsSync(flag("app2.dev", 1)), "app#1 up");
     await until("app#1 up on the page", async () => (await page.textContent('#tree tr[data-rid="app#1"] td[data-col="status"]')) === "up");
     assert.equal(await page.textContent('#tree tr[data-rid="app#2"] td[data-col="status"]'), "down", "app#2 left alone");
@@ -292,11 +296,11 @@ describe("the web dashboard", { skip }, () => {
       res.setHeader("Content-Type", "text/html");
       res.end(`<form method="POST" action="${target}" enctype="text/plain"><input name='{"a":"' value='"}'></form><script>document.forms[0].submit()</script>`);
     });
-    await new Promise<void>((res) => evil.listen(0, "127.0.0.1", res));
+    await new Promise<void>((res) => evil.listen(evilPort, "127.0.0.1", res));
     try {
       const page = await loggedIn(tokens.admin);
       const answered = page.waitForResponse((res) => res.url() === target);
-      await page.goto(`http://localhost:${(evil.address() as { port: number }).port}/`);
+      await page.goto(`http://localhost:${evilPort}/`);
       const res = await answered;
       assert.equal(res.status(), 403, await res.text());
       assert.match(await res.text(), /cross-site request refused/);

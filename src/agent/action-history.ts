@@ -21,6 +21,8 @@ export interface HistoryEntry {
   /** the process that ran it: the agent itself, or another (the CLI) */
   by: "agent" | "other";
   pid: number;
+  /** the resources asked for (start/stop --rid), when not the whole service */
+  rids?: string[];
   begin: string;
   end?: string;
   /** known for the agent's own actions */
@@ -64,12 +66,13 @@ export class ActionHistory {
   }
 
   private note(e: HubEvent): void {
-    const d = e.data as { phase?: string; action?: string; pid?: number; ok?: boolean; error?: string; rolledBack?: string[] };
+    const d = e.data as { phase?: string; action?: string; pid?: number; ok?: boolean; error?: string; rolledBack?: string[]; selection?: { rids?: string[] } };
     if (!d.action || typeof d.pid !== "number") return;
     const list = this.byService.get(e.service) ?? [];
     const at = new Date(this.now()).toISOString();
     if (d.phase === "begin") {
-      list.unshift({ service: e.service, action: d.action, by: d.pid === process.pid ? "agent" : "other", pid: d.pid, begin: at });
+      const rids = d.selection?.rids?.length ? { rids: d.selection.rids } : {};
+      list.unshift({ service: e.service, action: d.action, by: d.pid === process.pid ? "agent" : "other", pid: d.pid, ...rids, begin: at });
       if (list.length > PER_SERVICE) list.length = PER_SERVICE;
       this.byService.set(e.service, list);
       return;

@@ -10,11 +10,27 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * A GET that failed on the network (the agent restarting, or the browser's
+ * ERR_NETWORK_CHANGED) is tried again a few times; anything else is tried once:
+ * an action must not be sent twice.
+ */
+async function fetchRetrying(method, path, init) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(path, init);
+    } catch (e) {
+      if (method !== "GET" || attempt >= 4) throw e;
+      await new Promise((r) => setTimeout(r, 150 * (attempt + 1)));
+    }
+  }
+}
+
 async function call(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRF-Token"] = csrf;
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", cache: "no-store" });
+  const res = await fetchRetrying(method, path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", cache: "no-store" });
   let data;
   try {
     data = await res.json();

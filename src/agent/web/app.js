@@ -37,13 +37,17 @@ async function flush() {
   flushTimer = undefined;
   const names = [...dirty];
   dirty.clear();
-  if (names.length > 20) return loadAll();
+  if (names.length > 20) {
+    await loadAll().catch(() => names.forEach(markDirty));
+    return;
+  }
   await Promise.all(
     names.map(async (n) => {
       try {
         table.update(await api.get(api.svcPath(n)));
       } catch (e) {
         if (e.status === 404) table.remove(n);
+        else if (!e.status) setTimeout(() => markDirty(n), 1000); // the network: later
       }
     }),
   );
@@ -59,10 +63,10 @@ function onEvent(type, d) {
   addEvent(type, d);
   markDirty(d.service);
   if (view.name === d.service) {
-    void view.refresh();
+    view.refresh().catch(() => undefined);
     if (type === "action") {
       clearTimeout(historyTimer);
-      historyTimer = setTimeout(() => void view.refreshHistory(), 150);
+      historyTimer = setTimeout(() => view.refreshHistory().catch(() => undefined), 150);
     }
   }
 }
@@ -72,7 +76,7 @@ function route() {
   if (location.hash && !location.hash.startsWith("#/")) return; // an in-page anchor
   $("#list-view").hidden = Boolean(m);
   $("#service-view").hidden = !m;
-  if (m) void view.open(decodeURIComponent(m[1]));
+  if (m) view.open(decodeURIComponent(m[1])).catch(() => undefined);
   else {
     view.close();
     document.title = "svcmgr";
@@ -106,8 +110,8 @@ async function start(s) {
       setConn(state);
       if (reconnected) {
         // a new agent does not have the old one's events: fetch everything again
-        void loadAll();
-        if (view.name) void view.refreshAll();
+        loadAll().catch(() => undefined); // the next event or reconnect tries again
+        if (view.name) view.refreshAll().catch(() => undefined);
       }
     },
     onUnauthorized: () => showLogin("Your session ended (token revoked or expired): log in again."),
@@ -134,9 +138,19 @@ async function main() {
     await api.logout().catch(() => undefined);
     showLogin("Logged out.");
   });
-  const s = await api.session();
+  let s;
+  for (;;) {
+    try {
+      s = await api.session();
+      break;
+    } catch {
+      setConn("down"); // the agent is not answering: try again
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   if (s) await start(s);
   else showLogin();
+  window.dispatchEvent(new Event("svcmgr:started"));
 }
 
 void main();

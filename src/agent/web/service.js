@@ -23,7 +23,7 @@ export class ServiceView {
     this.onChanged = onChanged;
     this.logAbort = undefined;
     for (const b of document.querySelectorAll("#service-view [data-action]")) {
-      b.addEventListener("click", () => this.name && void runAction(this.name, b.dataset.action, { onEnd: () => this.refreshAll() }));
+      b.addEventListener("click", () => this.name && void runAction(this.name, b.dataset.action, { onEnd: () => this.refreshAll().catch(() => undefined) }));
     }
   }
 
@@ -79,7 +79,7 @@ export class ServiceView {
     const rows = [h("tr", { class: "avail" }, h("td", { class: "rid" }, "avail"), h("td"), h("td", {}, statusBadge(svc.avail)), h("td"), h("td"), h("td"), h("td"))];
     for (const r of resources) {
       const rs = svc.restarts?.[r.rid] ?? { count: 0, exhausted: false };
-      const act = (action) => h("button", { type: "button", class: `small${action === "stop" ? " danger" : ""}`, "aria-label": `${action} ${r.rid}`, onclick: () => void runAction(svc.name, action, { rid: r.rid, onEnd: () => this.refreshAll() }) }, action === "start" ? "Start" : "Stop");
+      const act = (action) => h("button", { type: "button", class: `small${action === "stop" ? " danger" : ""}`, "aria-label": `${action} ${r.rid}`, onclick: () => void runAction(svc.name, action, { rid: r.rid, onEnd: () => this.refreshAll().catch(() => undefined) }) }, action === "start" ? "Start" : "Stop");
       rows.push(
         h(
           "tr",
@@ -112,7 +112,7 @@ export class ServiceView {
       ...list.map((a) => {
         const result = a.end === undefined ? "running" : a.ok === undefined ? "ended" : a.ok ? "succeeded" : "failed";
         const who = a.by === "agent" ? "by the agent" : `by pid ${a.pid}`;
-        const summary = h("summary", {}, h("time", { datetime: a.begin }, clock(a.begin)), " ", h("strong", {}, a.action), ` ${who} — `, h("span", { class: `result ${result}` }, result), a.error ? `: ${a.error}` : "");
+        const summary = h("summary", {}, h("time", { datetime: a.begin }, clock(a.begin)), " ", h("strong", {}, a.action), a.rids ? ` ${a.rids.join(", ")}` : "", ` ${who} — `, h("span", { class: `result ${result}` }, result), a.error ? `: ${a.error}` : "");
         const body = a.lines.length ? h("pre", {}, a.lines.map((l) => logText(l, name)).join("\n")) : h("p", { class: "muted" }, "no command logged");
         return h("li", {}, h("details", {}, summary, body));
       }),
