@@ -56,6 +56,7 @@ describe("the dashboard's listener: TLS, node.conf, tokens on the command line",
       [["daemon", "token", "revoke", "0123456789ab"], /no such token: 0123456789ab/],
       [["daemon", "token", "frob"], /daemon token frob: expected one of create, list, revoke/],
       [["daemon", "run", "--listen", "127.0.0.1"], /--listen 127\.0\.0\.1: "127\.0\.0\.1" is not ADDR:PORT/],
+      [["daemon", "start", "now"], /daemon start: unexpected argument now/],
       [["daemon", "start", "--tls-cert", "/x.pem"], /--tls-cert and --tls-key need --listen/],
       [["daemon", "start", "--listen", `127.0.0.1:${port}`, "--tls-cert", r.file("tls/key.pem"), "--tls-key", r.file("tls/key.pem")], /not a usable certificate and key/],
     ];

@@ -41,6 +41,8 @@ describe("the web dashboard", { skip }, () => {
   let chrome: RealBrowser | undefined;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
+  /** the origins the dashboard's pages asked anything of */
+  const requested = new Set<string>();
 
   const app = (svc: string, group: string, { defaults = [] as string[], resource = [] as string[], apps = 1 } = {}) => {
     const lines = ["[DEFAULT]", `docker_socket_group = ${group}`, "autostart_node = nobody", ...defaults, ""];
@@ -61,10 +63,11 @@ describe("the web dashboard", { skip }, () => {
   }
 
   /** A fresh browser context, logged in with a token through the page's form. */
-  async function loggedIn(token: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
+  async function loggedIn(token: string, viewport = { width: 1280, height: 800 }, { visitsElsewhere = false } = {}): Promise<Page> {
     const ctx = await newContext({ viewport });
     const page = await ctx.newPage();
     page.on("pageerror", (e) => pageErrors.push(e.message));
+    if (!visitsElsewhere) page.on("request", (req) => requested.add(new URL(req.url()).origin));
     await page.goto(url);
     await page.fill("#token", token);
     await page.press("#token", "Enter");
@@ -247,6 +250,13 @@ describe("the web dashboard", { skip }, () => {
     await page.waitForSelector("#svc-frozen:not([hidden])");
     await until("frozen on the other page's table", async () => (await cell(table, "db1.prd", "frozen").textContent()) === "frozen");
     assert.ok(fs.existsSync(r.file("var/db1.prd/frozen")));
+    // Restart asks first too; Cancel does nothing
+    await page.click('#service-view [data-action="restart"]');
+    await page.waitForSelector("#confirm[open]");
+    assert.match((await page.textContent("#confirm-text")) ?? "", /stops then starts the service db1\.prd/);
+    await page.click('#confirm button[value="cancel"]');
+    await page.waitForSelector("#confirm", { state: "hidden" });
+    assert.equal(await page.locator("#activity .card").count(), 1, "only the freeze was sent");
     ok(r.run(["-s", "db1.prd", "thaw"]), "thaw by the CLI");
     await until("thawed on the table", async () => (await cell(table, "db1.prd", "frozen").textContent()) === "no");
     await page.waitForSelector("#svc-frozen[hidden]", { state: "attached" });
@@ -298,7 +308,7 @@ describe("the web dashboard", { skip }, () => {
     });
     await new Promise<void>((res) => evil.listen(evilPort, "127.0.0.1", res));
     try {
-      const page = await loggedIn(tokens.admin);
+      const page = await loggedIn(tokens.admin, undefined, { visitsElsewhere: true });
       const answered = page.waitForResponse((res) => res.url() === target);
       await page.goto(`http://localhost:${evilPort}/`);
       const res = await answered;
@@ -422,5 +432,6 @@ describe("the web dashboard", { skip }, () => {
     assert.equal((await tryLogin(tokens.admin, "127.0.0.1")).status, 200, "another address");
     assert.ok(agentPid(r), "the agent is still there");
     assert.deepEqual(pageErrors, [], "no script error on any page");
+    assert.deepEqual([...requested], [url.slice(0, -1)], "no request to any host but the agent");
   });
 });

@@ -122,6 +122,7 @@ export const daemonActions: ActionSpec[] = [
         .addOption(formatOption(cmd)),
     async run(input) {
       const sub = input.args[0];
+      if (sub !== "token" && input.args.length > 1) throw new UsageError(`daemon ${sub}: unexpected argument ${input.args[1]}`);
       switch (sub) {
         case "run":
           return run(input);
