@@ -16,7 +16,7 @@ import { CliRoot } from "./support/cli.js";
 import { isRoot } from "./support/docker-fixture.js";
 import { ok } from "./support/reliability.js";
 import { chromiumMissing, launchChromium, type RealBrowser } from "./support/browser.js";
-import { agentPid, bearer, freePort, readEvents, request, stopAgent, until } from "./support/web.js";
+import { agentPid, bearer, cell, flagService, freePort, readEvents, request, rowNames, stopAgent, until, type FlagServiceOptions } from "./support/web.js";
 import { findExecutable } from "../src/util/which.js";
 
 const skip = !isRoot() ? "needs root (groups, the agent's files)" : !findExecutable("groupadd") ? "groupadd missing" : chromiumMissing();
@@ -44,14 +44,7 @@ describe("the web dashboard", { skip }, () => {
   /** the origins the dashboard's pages asked anything of */
   const requested = new Set<string>();
 
-  const app = (svc: string, group: string, { defaults = [] as string[], resource = [] as string[], apps = 1 } = {}) => {
-    const lines = ["[DEFAULT]", `docker_socket_group = ${group}`, "autostart_node = nobody", ...defaults, ""];
-    for (let n = 1; n <= apps; n++) {
-      const fails = svc === "app2.dev" && n === 2;
-      lines.push(`[app#${n}]`, `start = ${fails ? "/bin/false" : `/usr/bin/touch ${flag(svc, n)}`}`, `stop = ${fails ? "/bin/true" : `/bin/rm -f ${flag(svc, n)}`}`, `check = ${fails ? "/bin/false" : `/usr/bin/test -e ${flag(svc, n)}`}`, ...resource, "");
-    }
-    fs.writeFileSync(r.file(`etc/${svc}.conf`), lines.join("\n"));
-  };
+  const app = (svc: string, group: string, opts: FlagServiceOptions = {}) => fs.writeFileSync(r.file(`etc/${svc}.conf`), flagService(group, (n) => flag(svc, n), { ...opts, failing: svc === "app2.dev" ? [2] : [] }));
   const startAgent = () => ok(r.run(["daemon", "start", "--listen", `127.0.0.1:${port}`], { env }), "daemon start --listen");
 
   /** A fresh context (its own cookies). tsx compiles our page-side callbacks with esbuild's keepNames: its __name helper must exist there. */
@@ -75,8 +68,6 @@ describe("the web dashboard", { skip }, () => {
     await page.waitForSelector("#conn.live");
     return page;
   }
-  const cell = (page: Page, svc: string, col = "overall") => page.locator(`tr[data-name="${svc}"] td[data-col="${col}"]`);
-  const rowNames = (page: Page) => page.$$eval("#services tbody tr:not([hidden])", (rows) => rows.map((tr) => (tr as HTMLElement).dataset.name));
 
   before(async () => {
     for (const g of [G1, G2, G3]) assert.equal(spawnSync("groupadd", [g]).status, 0, `groupadd ${g}`);

@@ -1,3 +1,4 @@
+/// <reference lib="dom" /> -- rowNames() runs in the browser
 // What the dashboard tests share: a free loopback port, HTTP(S) requests to
 // the agent's TCP listener, its event stream read with a token, the agent's
 // pid (to kill it by pid if it does not stop).
@@ -5,6 +6,7 @@ import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import type { Page } from "playwright-core";
 import type { CliRoot } from "./cli.js";
 import { pidAlive, signal, waitPidGone } from "../../src/util/proc.js";
 
@@ -108,3 +110,27 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
     await new Promise((res) => setTimeout(res, 25));
   }
 }
+
+export interface FlagServiceOptions {
+  defaults?: string[];
+  resource?: string[];
+  apps?: number;
+  /** the app#N that cannot start (its start is /bin/false) */
+  failing?: number[];
+}
+
+/** A service of app resources, each up while its flag file exists (no Docker needed). */
+export function flagService(group: string, flag: (n: number) => string, { defaults = [], resource = [], apps = 1, failing = [] }: FlagServiceOptions): string {
+  const lines = ["[DEFAULT]", `docker_socket_group = ${group}`, "autostart_node = nobody", ...defaults, ""];
+  for (let n = 1; n <= apps; n++) {
+    const fails = failing.includes(n);
+    lines.push(`[app#${n}]`, `start = ${fails ? "/bin/false" : `/usr/bin/touch ${flag(n)}`}`, `stop = ${fails ? "/bin/true" : `/bin/rm -f ${flag(n)}`}`, `check = ${fails ? "/bin/false" : `/usr/bin/test -e ${flag(n)}`}`, ...resource, "");
+  }
+  return lines.join("\n");
+}
+
+/** A cell of the dashboard's svcmon table. */
+export const cell = (page: Page, svc: string, col = "overall") => page.locator(`tr[data-name="${svc}"] td[data-col="${col}"]`);
+
+/** The names of the table's rows that the filter shows. */
+export const rowNames = (page: Page): Promise<(string | undefined)[]> => page.$$eval("#services tbody tr:not([hidden])", (rows) => rows.map((tr) => (tr as HTMLElement).dataset.name));
