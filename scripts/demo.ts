@@ -12,6 +12,7 @@ import { pidAlive, signal, waitPidGone } from "../src/util/proc.js";
 import { LAUNCHER } from "../test/support/cli.js";
 import { cleanupEverything, leftovers, makeTempRoot } from "../test/support/docker-fixture.js";
 import { startImageRegistry } from "../test/support/registry-images.js";
+import { keepRunning } from "./demo-keep.js";
 
 const root = makeTempRoot("svdemo-");
 const tools = path.join(root, "tools");
@@ -63,6 +64,7 @@ const services = apps.flatMap((a) => envs.map((e) => `${a}.${e}`));
 async function main(): Promise<void> {
   console.log(`svcmgr demo in SVCMGR_ROOT=${root}: building busybox images and a local registry…`);
   const images = await startImageRegistry([...services.map((s) => ({ ref: s.replace(".", ":") })), { ref: "opensvc/busybox:date" }]);
+  let done = false;
   try {
     console.log("\n=== Docker Multiple Instances: six segregated environments ===");
     await sh(`for appli in ${apps.join(" ")}; do for env in ${envs.join(" ")}; do echo "--- creating service $appli.$env ---"; svcmgr create -s $appli.$env --env $(echo $env | tr a-z A-Z); done; done`);
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
     await sh("svcmgr daemon stop   # the services keep running");
     await sh("busybox.opensvc.com stop");
     await sh("svcmon");
+    done = true;
   } finally {
     // the agent first: it would start again the dockerds the clean-up stops
     const agent = agentPid();
@@ -118,13 +121,18 @@ async function main(): Promise<void> {
       await waitPidGone(agent, 5000);
     }
     await images.stop();
-    await cleanupEverything(root);
-    const left = await leftovers(root);
-    if (agentPid() !== undefined) left.processes.push(`the agent, pid ${agentPid()}`);
-    if (left.processes.length || left.bridges.length || left.mounts.length) {
-      console.error("left behind:", left);
-      process.exitCode = 1;
-    } else console.log("\ndemo done: the agent and every daemon stopped, nothing left running");
+    // --keep: everything left running for a person to look at, with the web dashboard
+    const keep = done && process.argv.includes("--keep");
+    if (keep) await keepRunning(root, env, [...services, "busybox.opensvc.com"]);
+    else {
+      await cleanupEverything(root);
+      const left = await leftovers(root);
+      if (agentPid() !== undefined) left.processes.push(`the agent, pid ${agentPid()}`);
+      if (left.processes.length || left.bridges.length || left.mounts.length) {
+        console.error("left behind:", left);
+        process.exitCode = 1;
+      } else console.log("\ndemo done: the agent and every daemon stopped, nothing left running");
+    }
   }
 }
 

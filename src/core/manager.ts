@@ -34,7 +34,7 @@ export interface ManagerOptions {
 export type ManagerEvent =
   | { type: "action"; phase: "begin"; service: string; action: ServiceAction; selection: Selection; repair: boolean }
   | { type: "action"; phase: "end"; service: string; action: ServiceAction; ok: boolean; error?: string; rolledBack: string[]; repair: boolean }
-  | { type: "status"; service: string; rid?: string; from: Status | undefined; to: Status }
+  | { type: "status"; service: string; rid?: string; from: Status | undefined; to: Status; frozen?: boolean }
   | { type: "log"; record: LogRecord };
 
 export interface ActOptions {
@@ -341,6 +341,8 @@ export class ServiceManager {
     this.lastStatus.set(st.name, st);
     if (!prev) return;
     if (prev.overall !== st.overall) this.emit({ type: "status", service: st.name, from: prev.overall, to: st.overall });
+    // frozen or thawed: an event of its own, so that live views see it
+    if (prev.frozen !== st.frozen) this.emit({ type: "status", service: st.name, from: prev.overall, to: st.overall, frozen: st.frozen });
     const before = new Map(prev.resources.map((r) => [r.rid, r.status]));
     for (const r of st.resources) {
       const from = before.get(r.rid);

@@ -16,6 +16,7 @@ import { QueueFull } from "../action-queue.js";
 import { toSse, type EventHub } from "../event-hub.js";
 import type { AgentMetrics } from "../metrics.js";
 import type { ServiceMonitor } from "../monitor.js";
+import type { ActionHistory } from "../action-history.js";
 import { openApiDocument } from "./openapi.js";
 import { API_ACTIONS, ActionBody, SERVICE_NAME, describeZodError } from "./schemas.js";
 
@@ -30,6 +31,8 @@ export interface ApiContext {
   readonly actions: ActionQueue;
   readonly metrics: AgentMetrics;
   readonly version: string;
+  /** the last actions of each service, whoever ran them */
+  readonly history?: ActionHistory;
   monitor(name: string): ServiceMonitor | undefined;
 }
 
@@ -109,6 +112,10 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       }
     },
   );
+  app.get("/v1/services/:name/history", (c) => {
+    const name = known(c.req.param("name"));
+    return name ? c.json(ctx.history?.last(name) ?? []) : fail(c, 404, `no such service: ${c.req.param("name")}`);
+  });
   app.get("/v1/actions/:id", (c) => {
     const rec = ctx.actions.get(c.req.param("id"));
     return rec && scope.visible(rec.service) ? c.json(rec) : fail(c, 404, `no such action: ${c.req.param("id")}`);
