@@ -1,8 +1,8 @@
 // The import rules of src/ (run by `npm run lint` and so by `npm test`).
 // Layers, lowest first; a module may import its own layer and those below:
-//   util → config → status → drivers → service → actions → core → agent → cli
+//   util → config → status → drivers → service → actions → core → cluster → agent → cli
 // (status/ holds the pure algebra and views; its evaluation lives in core/.)
-const LAYERS = ["util", "config", "status", "drivers", "service", "actions", "core", "agent", "cli"];
+const LAYERS = ["util", "config", "status", "drivers", "service", "actions", "core", "cluster", "agent", "cli"];
 
 const upward = LAYERS.map((layer, i) => ({
   name: `${layer}-imports-downward-only`,

@@ -29,6 +29,12 @@ export interface ActionOptions {
   recordIntent?: boolean;
   /** checked under the lock before acting (the agent's repair: is it still wanted?); false skips the action */
   stillWanted?: () => Promise<boolean>;
+  /**
+   * Checked under the lock before anything starts (a cluster service: this node
+   * owns it, with a valid deadline and the newest token); throws an ActionError
+   * to refuse. Its fence goes to the drivers.
+   */
+  admit?: (action: ServiceAction) => Promise<{ fence: string } | undefined>;
 }
 
 interface UndoStep {
@@ -155,6 +161,7 @@ export async function runServiceAction(paths: Paths, cfg: ServiceConfig, action:
       return outcome;
     }
     const final = plans[plans.length - 1]!.action;
+    if (opts.admit && plans.some((p) => p.action === "start")) rt.cluster = await opts.admit(action);
     // recorded before acting, under the lock: the agent never sees a stop's containers down with "up" still asked
     if (opts.recordIntent) recordIntent(paths, name, planRids(plans, final), final === "start" ? "up" : "down");
     const rollback = !opts.disableRollback && cfg.defaults.values.rollback !== false;

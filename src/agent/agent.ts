@@ -23,6 +23,8 @@ import type { ManagerEvent } from "../core/manager.js";
 import { ActionHistory } from "./action-history.js";
 import type { ListenConfig } from "./listen-config.js";
 import type { WebListener } from "./api/web.js";
+import type { ClusterConfig } from "../cluster/node-conf.js";
+import type { ClusterNode } from "../cluster/node.js";
 
 export interface AgentOptions {
   paths: Paths;
@@ -34,6 +36,8 @@ export interface AgentOptions {
   now?: () => number;
   /** serve the API and the dashboard on TCP too (SPEC §11) */
   listen?: ListenConfig;
+  /** node.conf's [cluster] (SPEC §12), and how to run the node's watchdog */
+  cluster?: { cfg: ClusterConfig; watchdogArgv: string[] };
 }
 
 export const VERSION = "0.1.0";
@@ -61,6 +65,8 @@ export class Agent implements ApiContext {
   private syncTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(e: AgentEvent) => void>();
   readonly now: () => number;
+  /** this node's part of its cluster, when node.conf has one */
+  cluster: ClusterNode | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.manager = new ServiceManager({ paths: opts.paths, nodename: opts.nodename, env: opts.env });
@@ -98,6 +104,13 @@ export class Agent implements ApiContext {
       throw new ActionError(`an agent already runs for this root (pid ${holder?.pid ?? "?"}, since ${holder?.since ?? "?"})`);
     }
     try {
+      if (this.opts.cluster) {
+        // joined first: a bad cluster (no etcd, a name taken, the wrong etcd) stops the agent before it starts anything
+        const { ClusterNode } = await import("../cluster/node.js");
+        const node = new ClusterNode({ cfg: this.opts.cluster.cfg, paths: this.paths, manager: this.manager, log: this.log, watchdogArgv: this.opts.cluster.watchdogArgv, env: { ...this.opts.env } });
+        await node.join();
+        this.cluster = node;
+      }
       this.unsubscribe = this.manager.on((e) => this.fromManager(e));
       this.api = await Listener.open(this, { visible: () => true }, apiSocket(this.paths), { gid: 0, mode: 0o600 });
       this.teams = new TeamSockets(this, path.join(agentDir(this.paths), "team"), (s) => this.monitors.get(s)?.socketGroup, this.log);
@@ -130,6 +143,7 @@ export class Agent implements ApiContext {
     await this.teams?.close();
     this.unsubscribe?.();
     await this.syncing;
+    await this.cluster?.close();
     await Promise.all([...this.monitors.values()].map((m) => m.close()));
     this.monitors.clear();
     this.lock?.release();
@@ -201,7 +215,7 @@ export class Agent implements ApiContext {
             try {
               if (known) await known.reload();
               else {
-                const m = new ServiceMonitor(name, { manager: this.manager, paths: this.paths, env: this.opts.env, log: this.log, now: this.now, emit: (e) => this.emit(e) });
+                const m = new ServiceMonitor(name, { manager: this.manager, paths: this.paths, env: this.opts.env, log: this.log, now: this.now, emit: (e) => this.emit(e), mayRepair: (svc) => this.cluster?.mayRepair(svc) ?? true });
                 this.monitors.set(name, m);
                 await m.start();
               }
@@ -211,6 +225,7 @@ export class Agent implements ApiContext {
           }),
         ),
       );
+      this.cluster?.refreshAll();
       const groups = new Set([...this.monitors.values()].map((m) => m.socketGroup).filter((g): g is string => g !== undefined));
       await this.teams?.sync(groups);
     });
@@ -236,7 +251,8 @@ export class Agent implements ApiContext {
     if (seen === bootId) return;
     // remembered first: a crash during the boot never boots twice
     fs.writeFileSync(path.join(record), bootId + "\n", { mode: 0o644 });
-    const names = await this.manager.bootSelection();
+    // a cluster service is placed by the cluster, not by a node's boot
+    const names = (await this.manager.bootSelection()).filter((n) => !this.cluster?.isClustered(n));
     this.log.info(`node boot ${bootId}: starting ${names.length ? names.join(", ") : "nothing"}`);
     const results = await this.manager.actMany(names, "start", { selection: {}, waitMs: 60_000, parallel: 8 });
     for (const r of results) if (!r.ok) this.log.warn(`boot: ${r.service} failed to start`);

@@ -8,10 +8,9 @@ import net from "node:net";
 import path from "node:path";
 import tls from "node:tls";
 import { z } from "zod";
-import { parseIni } from "../config/ini.js";
-import { findKeyword, kw, type KeywordDef } from "../config/keyword.js";
-import { ConfigError, UsageError, errorMessage, type ConfigProblem } from "../util/errors.js";
-import { suggest } from "../util/suggest.js";
+import { kw, type KeywordDef } from "../config/keyword.js";
+import { checkNodeSection, readNodeConf } from "../config/node-section.js";
+import { ConfigError, UsageError, errorMessage } from "../util/errors.js";
 import type { Paths } from "../util/paths.js";
 
 export const nodeConfFile = (p: Paths): string => path.join(p.etc, "node.conf");
@@ -82,34 +81,12 @@ function tlsPair(certFile: string, keyFile: string): { cert: Buffer; key: Buffer
 /** The [node] section of node.conf, checked; undefined without the file. Throws ConfigError. */
 export function readNodeListen(paths: Paths): ListenConfig | undefined {
   const file = nodeConfFile(paths);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new ConfigError([{ file, line: 0, message: `cannot read: ${errorMessage(e)}` }]);
-  }
-  const doc = parseIni(text);
-  const problems: ConfigProblem[] = [];
+  const doc = readNodeConf(file);
+  if (!doc) return undefined;
+  const sec = checkNodeSection(file, doc, "node", NODE_KEYWORDS, { ownsGlobalProblems: true });
+  const { problems, lines } = sec;
+  const values = sec.values as { listen?: { host: string; port: number }; tls_cert?: string; tls_key?: string };
   const problem = (line: number, message: string, key?: string) => problems.push({ file, line, section: "node", ...(key !== undefined && { key }), message });
-  for (const p of doc.problems) if (p.section === "node" || p.section === undefined) problems.push({ file, ...p });
-  const values: { listen?: { host: string; port: number }; tls_cert?: string; tls_key?: string } = {};
-  const lines: Record<string, number> = {};
-  for (const sec of doc.sections.filter((s) => s.name === "node")) {
-    for (const e of sec.entries) {
-      const def = findKeyword(NODE_KEYWORDS, e.key);
-      if (!def) {
-        const hint = suggest(e.key, NODE_KEYWORDS.map((d) => d.name));
-        problem(e.line, `unknown keyword${hint ? ` (did you mean ${hint}?)` : ""}`, e.key);
-        continue;
-      }
-      if (lines[def.name] !== undefined) continue; // a duplicate, reported by the INI layer
-      lines[def.name] = e.line;
-      const parsed = def.schema.safeParse(e.value);
-      if (!parsed.success) for (const i of parsed.error.issues) problem(e.line, i.message, def.name);
-      else (values as Record<string, unknown>)[def.name] = parsed.data;
-    }
-  }
   if (problems.length === 0 && (values.tls_cert === undefined) !== (values.tls_key === undefined)) {
     const [have, missing] = values.tls_cert !== undefined ? ["tls_cert", "tls_key"] : ["tls_key", "tls_cert"];
     problem(lines[have]!, `needs ${missing} too`, have);

@@ -35,6 +35,8 @@ export interface MonitorHost {
   readonly log: Logger;
   now(): number;
   emit(e: AgentEvent): void;
+  /** a cluster service is repaired by its owner only (SPEC §12) */
+  mayRepair?(svc: string): boolean;
 }
 
 const UP: readonly Status[] = ["up", "stdby up", "warn"];
@@ -275,7 +277,7 @@ export class ServiceMonitor {
     this.host.emit({ type: "daemon", service: this.name, state: "down" });
     this.book.observe(DAEMON_KEY, false);
     const cfg = this.cfg;
-    if (!cfg || (await this.host.manager.isFrozen(this.name))) return void this.refresh(containers);
+    if (!cfg || (await this.host.manager.isFrozen(this.name)) || (this.host.mayRepair && !this.host.mayRepair(this.name))) return void this.refresh(containers);
     const intent = readIntent(this.host.paths, this.name).resources;
     const wanted = cfg.resources.filter((r) => containers.has(r.rid) && !r.disabled && intent[r.rid] === "up");
     if (wanted.length) {
@@ -367,6 +369,7 @@ export class ServiceMonitor {
     if (!cfg) return;
     for (const r of fresh) this.book.observe(r.rid, UP.includes(r.status));
     if (await this.host.manager.isFrozen(this.name)) return;
+    if (this.host.mayRepair && !this.host.mayRepair(this.name)) return;
     const intent = readIntent(this.host.paths, this.name).resources;
     for (const r of fresh) {
       if (intent[r.rid] !== "up" || r.disabled) continue;
@@ -443,6 +446,7 @@ export class ServiceMonitor {
   /** Under the service's lock, after an operator's action that went first: is the repair still wanted? */
   private async stillWanted(rids: string[], action: "start" | "restart"): Promise<boolean> {
     if (this.closed || !this.rt || (await this.host.manager.isFrozen(this.name))) return false;
+    if (this.host.mayRepair && !this.host.mayRepair(this.name)) return false;
     const intent = readIntent(this.host.paths, this.name).resources;
     const wanted = rids.filter((rid) => intent[rid] === "up");
     if (!wanted.length) return false;

@@ -1,5 +1,6 @@
 // Thin CLI wiring: parse the command line, call the library, print, choose the
 // exit code. Heavy modules (docker, status evaluation) load only when needed.
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
@@ -67,6 +68,7 @@ function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: {
     const command = args[args.length - 1] as Command;
     const opts = command.optsWithGlobals<CliOptions>();
     const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env, logSinks: [humanSink(process.stdout, { color: useColor(opts) })] });
+    await attachCluster(manager, paths);
     let remote: Promise<RemoteCli | undefined> | undefined;
     const connect = () => (remote ??= import("./remote.js").then((m) => m.RemoteCli.connect(paths)));
     out.code = await spec.run({ paths, manager, remote: connect, opts, args: command.args, launcher: launcherPath() });
@@ -88,6 +90,12 @@ function buildSvcmon(paths: Paths, out: { code: number }): Command {
       const { runSvcmon } = await import("./svcmon.js");
       out.code = await runSvcmon(paths, opts);
     });
+}
+
+/** node.conf with [cluster] (SPEC §12): the manager writes cluster configs through etcd. Loaded only then. */
+async function attachCluster(manager: ServiceManager, paths: Paths): Promise<void> {
+  if (!fs.existsSync(path.join(paths.etc, "node.conf"))) return;
+  await (await import("./commands/cluster-actions.js")).attachCluster(manager, paths);
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

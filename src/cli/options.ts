@@ -34,6 +34,9 @@ export interface CliOptions {
   lines?: string;
   debug?: boolean;
   eval?: boolean;
+  /** cluster requests: the node to switch to, how long to follow (seconds) */
+  to?: string;
+  wait?: string;
 }
 
 export interface ActionInput {

@@ -36,6 +36,9 @@ export interface DefaultValues {
   nodes?: string[];
   autostart_node?: string[];
   mode?: string;
+  topology?: "failover" | "flex";
+  flex_target?: number;
+  orchestrate?: "no" | "start" | "ha";
   service_type?: string;
   app?: string;
   docker_data_dir?: string;

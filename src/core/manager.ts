@@ -31,6 +31,22 @@ export interface ManagerOptions {
   logSinks?: LogSink[];
 }
 
+/**
+ * What a cluster (SPEC §12) adds to the manager: the admission of a cluster
+ * service's start (this node owns it: its fencing token), and configs that
+ * live in etcd, written with a compare-and-swap. Set by the agent or the CLI
+ * when node.conf has a [cluster] section.
+ */
+export interface ClusterHooks {
+  /** is this service's config kept in the cluster (with `text`: would this new config be) */
+  isClustered(name: string, text?: string): boolean;
+  /** refuses (throws an ActionError) or admits a start of a cluster service, with its fence */
+  admit(cfg: ServiceConfig, action: ServiceAction): Promise<{ fence: string } | undefined>;
+  /** change a cluster config through etcd; `edit` gets the current text and may be called again after a conflict */
+  writeConfig(name: string, edit: (current: string) => string, opts: { create: boolean }): Promise<string>;
+  deleteConfig(name: string, opts: { force: boolean }): Promise<void>;
+}
+
 export type ManagerEvent =
   | { type: "action"; phase: "begin"; service: string; action: ServiceAction; selection: Selection; repair: boolean }
   | { type: "action"; phase: "end"; service: string; action: ServiceAction; ok: boolean; error?: string; rolledBack: string[]; repair: boolean }
@@ -76,6 +92,8 @@ export class ServiceManager {
   private readonly extraSinks: LogSink[];
   /** the last status seen of each service, to emit changes (one entry per service: bounded by the services) */
   private readonly lastStatus = new Map<string, ServiceStatus>();
+  /** set when this node is part of a cluster */
+  cluster: ClusterHooks | undefined;
 
   constructor(opts: ManagerOptions) {
     this.paths = opts.paths;
@@ -164,7 +182,18 @@ export class ServiceManager {
 
   async create(name: string, opts: { kw?: string[]; env?: string; launcher: string }) {
     const { createService } = await import("../service/create.js");
-    return createService(this.paths, name, { ...opts, nodename: this.nodename });
+    const created = createService(this.paths, name, { ...opts, nodename: this.nodename });
+    const text = this.configText(name);
+    if (this.cluster?.isClustered(name, text)) {
+      try {
+        await this.cluster.writeConfig(name, () => text, { create: true });
+      } catch (e) {
+        fs.rmSync(configFile(this.paths, name), { force: true });
+        fs.rmSync(shortcutLink(this.paths, name), { force: true });
+        throw e;
+      }
+    }
+    return created;
   }
 
   /** Change one service's config under its config lock, so that concurrent edits lose no update; the result is validated before it is written. */
@@ -174,8 +203,15 @@ export class ServiceManager {
     const lock = await acquireLock(path.join(stateDir(this.paths, name), "config.lock"), { action: "edit", waitMs });
     try {
       const file = configFile(this.paths, name);
-      const { text } = editConfigText(name, file, this.configText(name), configContext(this.paths, name, this.nodename), change);
-      writeConfigAtomic(this.paths, name, text);
+      const edit = (current: string): string => editConfigText(name, file, current, configContext(this.paths, name, this.nodename), change).text;
+      const local = this.configText(name);
+      if (this.cluster?.isClustered(name) || this.cluster?.isClustered(name, edit(local))) {
+        // through etcd: the edit applies to the cluster's current text, again after a conflict (no lost update)
+        const text = await this.cluster.writeConfig(name, edit, { create: !this.cluster.isClustered(name) });
+        writeConfigAtomic(this.paths, name, text);
+        return;
+      }
+      writeConfigAtomic(this.paths, name, edit(local));
     } finally {
       lock.release();
     }
@@ -213,6 +249,7 @@ export class ServiceManager {
         const up = st.resources.filter((r) => (["up", "warn", "stdby up"] as Status[]).includes(r.status)).map((r) => r.rid);
         if (up.length) throw new UsageError(`${name}: refusing to delete while ${up.join(", ")} ${up.length > 1 ? "are" : "is"} up: stop it first, or use --force`);
       }
+      if (this.cluster?.isClustered(name)) await this.cluster.deleteConfig(name, { force: opts.force === true });
       const file = configFile(this.paths, name);
       fs.rmSync(file, { force: true });
       fs.rmSync(`${file}.bak`, { force: true });
@@ -269,6 +306,7 @@ export class ServiceManager {
           env: this.env,
           concurrency: opts.concurrency,
           recordIntent: !opts.repair,
+          admit: this.cluster?.isClustered(name) ? (a) => this.cluster!.admit(cfg, a) : undefined,
           stillWanted: opts.repair
             ? async () => {
                 const wanted = await opts.repair!.stillWanted();
@@ -333,6 +371,11 @@ export class ServiceManager {
     const out = await statusOfMany(this.paths, names, { refresh: opts.refresh, nodename: this.nodename, env: this.env });
     for (const st of out.values()) this.noteStatus(st);
     return out;
+  }
+
+  /** The last status seen of a service (the agent's, from memory). */
+  lastStatusOf(name: string): ServiceStatus | undefined {
+    return this.lastStatus.get(name);
   }
 
   /** Remember a service's status and emit what changed since the last one seen (the agent's evaluations come in here too). */

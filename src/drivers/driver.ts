@@ -55,6 +55,12 @@ export interface DriverContext {
   expandRuntimeRefs(text: string): Promise<string>;
   /** Another resource's driver (a docker data dir on a filesystem of the service). */
   driver(rid: string): Promise<ResourceDriver | undefined>;
+  /**
+   * Set for the start of a cluster service (SPEC §12): the fencing token its
+   * containers are stamped with (a container of an older token is made again),
+   * and missing images are pulled.
+   */
+  readonly cluster?: { readonly fence: string };
   /** The object kept under `key` for this runtime, made by `make` on first use. */
   shared<T extends ServiceShared>(key: string, make: () => T): T;
 }

@@ -9,6 +9,18 @@ const nodeList = z.string().transform((s) => s.split(/[\s,]+/).filter(Boolean));
 export const defaultKeywords: KeywordDef[] = [
   { name: "nodes", schema: nodeList, default: "{nodename}", text: "nodes allowed to run the service" },
   { name: "autostart_node", schema: nodeList, default: "{nodename}", text: "node that starts the service on boot" },
+  {
+    name: "topology",
+    schema: kw.oneOf(["failover", "flex"]),
+    text: "a cluster service (SPEC §12, needs [cluster] in node.conf): failover runs on one node of nodes at a time, flex on flex_target nodes at once; its config lives in etcd",
+  },
+  { name: "flex_target", schema: kw.int(1), text: "topology = flex: on how many nodes the service runs (default: every node of nodes)" },
+  {
+    name: "orchestrate",
+    schema: kw.oneOf(["no", "start", "ha"]),
+    default: "no",
+    text: "a cluster service: ha starts it on the first live node of nodes and moves it when its node dies; start only places it on the first node; no leaves placement to operators (start, switch, takeover, giveback)",
+  },
   { name: "mode", schema: kw.oneOf(["hosted"]), default: "hosted", text: "hosted: the service runs on this host" },
   { name: "service_type", aliases: ["env"], schema: kw.oneOf(SERVICE_TYPES, true), default: "TST", text: SERVICE_TYPES.join(", ") },
   { name: "app", schema: kw.string(), text: "application code (free text)" },

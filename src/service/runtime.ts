@@ -16,6 +16,8 @@ import { writeFileAtomic } from "../util/atomic.js";
 export class ServiceRuntime implements DriverContext {
   private driversP: Promise<Map<string, ResourceDriver>> | undefined;
   private readonly sharedObjects = new Map<string, ServiceShared>();
+  /** the cluster's admission of this action (its fencing token), set under the lock before acting */
+  cluster: { fence: string } | undefined;
 
   constructor(
     readonly paths: Paths,

@@ -270,6 +270,14 @@ export function parseServiceConfig(name: string, file: string, content: string, 
       }
     }
   }
+  const flexEntry = defaultRaw?.entries.get("flex_target");
+  if (flexEntry && defaults.values.topology !== "flex" && !problems.some((p) => p.line === flexEntry.line)) {
+    problem(flexEntry.line, "DEFAULT", "flex_target", `only for topology = flex${defaults.values.topology ? ` (this service is ${defaults.values.topology})` : ""}`);
+  }
+  const orchEntry = defaultRaw?.entries.get("orchestrate");
+  if (orchEntry && !defaults.values.topology && !problems.some((p) => p.line === orchEntry.line)) {
+    problem(orchEntry.line, "DEFAULT", "orchestrate", "only for a cluster service (set topology = failover or flex)");
+  }
   problems.sort((a, b) => a.line - b.line);
   return { name, file, doc, defaults, resources, subsets, problems };
 }

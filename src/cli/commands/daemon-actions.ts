@@ -14,7 +14,7 @@ import type { ListenFlags } from "../../agent/listen-config.js";
 const listenFlags = (input: ActionInput): ListenFlags => input.opts as CliOptions & ListenFlags;
 const listenArgs = (f: ListenFlags): string[] => [...(f.listen ? ["--listen", f.listen] : []), ...(f.tlsCert ? ["--tls-cert", f.tlsCert] : []), ...(f.tlsKey ? ["--tls-key", f.tlsKey] : [])];
 
-const SUBCOMMANDS = ["run", "start", "stop", "status", "restart", "token"] as const;
+const SUBCOMMANDS = ["run", "start", "stop", "status", "restart", "token", "watchdog"] as const;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 60_000;
 const EXIT_GRACE_MS = 10_000;
@@ -23,7 +23,11 @@ async function run(input: ActionInput): Promise<number> {
   const [{ Agent }, { Logger }, { fileSink }, { resolveListen }] = await Promise.all([import("../../agent/agent.js"), import("../../util/log.js"), import("../../util/log-file.js"), import("../../agent/listen-config.js")]);
   const listen = resolveListen(input.paths, listenFlags(input));
   const log = new Logger([humanSink(process.stdout, { color: useColor(input.opts) }), fileSink(agentLogFile(input.paths))], { svc: "agent" });
-  const agent = new Agent({ paths: input.paths, nodename: nodeName(process.env), env: process.env, log, bootIdFile: process.env.SVCMGR_BOOT_ID_FILE, listen });
+  const { readClusterConfig } = await import("../../cluster/node-conf.js");
+  const nodename = nodeName(process.env);
+  const clusterCfg = readClusterConfig(input.paths, nodename);
+  const cluster = clusterCfg && { cfg: clusterCfg, watchdogArgv: [process.execPath, input.launcher, "daemon", "watchdog"] };
+  const agent = new Agent({ paths: input.paths, nodename, env: process.env, log, bootIdFile: process.env.SVCMGR_BOOT_ID_FILE, listen, cluster });
   await agent.start();
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", () => resolve());
@@ -38,9 +42,21 @@ async function run(input: ActionInput): Promise<number> {
   return 0;
 }
 
+/** The node's watchdog (SPEC §12), started by the agent of a cluster node; not for operators. */
+async function watchdog(input: ActionInput): Promise<number> {
+  const [{ runWatchdog }, { Logger }, { fileSink }] = await Promise.all([import("../../cluster/watchdog.js"), import("../../util/log.js"), import("../../util/log-file.js")]);
+  const log = new Logger([humanSink(process.stdout, { color: false }), fileSink(agentLogFile(input.paths))], { svc: "watchdog" });
+  const ac = new AbortController();
+  process.once("SIGTERM", () => ac.abort());
+  await runWatchdog(input.paths, log, ac.signal);
+  log.close();
+  return 0;
+}
+
 async function start(input: ActionInput): Promise<number> {
   const [{ agentGet }, { resolveListen }] = await Promise.all([import("../agent-client.js"), import("../../agent/listen-config.js")]);
   const listen = resolveListen(input.paths, listenFlags(input)); // a bad address or certificate: exit 2 here, not in the background
+  (await import("../../cluster/node-conf.js")).readClusterConfig(input.paths, nodeName(process.env)); // a bad [cluster] too
   const holder = lockHolder(agentPidFile(input.paths));
   if (holder) {
     process.stdout.write(`agent already running (pid ${holder.pid})\n`);
@@ -65,7 +81,7 @@ async function start(input: ActionInput): Promise<number> {
   }
   const tail = fs.readFileSync(agentOutFile(input.paths), "utf8").trim().split("\n").slice(-10).join("\n");
   process.stderr.write(`svcmgr: the agent did not come up${exited !== undefined ? ` (it exited ${exited})` : ""}:\n${tail}\n`);
-  return 1;
+  return exited === 2 ? 2 : 1; // bad input (an unreachable etcd, a node name taken) says so
 }
 
 async function stop(input: ActionInput): Promise<number> {
@@ -137,6 +153,8 @@ export const daemonActions: ActionSpec[] = [
           return status(input);
         case "token":
           return (await import("./daemon-token.js")).tokenCommand(input);
+        case "watchdog":
+          return watchdog(input);
         case "restart": {
           const code = await stop(input);
           return code === 0 ? start(input) : code;

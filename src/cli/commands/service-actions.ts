@@ -6,6 +6,7 @@ import { UsageError } from "../../util/errors.js";
 import type { ResourceGroup } from "../../config/groups.js";
 import { count, forEachService, isMass, list, reportResult, selectServices, selection, useColor, waitMs, type ActionSpec, type CliOptions } from "../options.js";
 import type { RemoteCli } from "../remote.js";
+import type { ClusterClient } from "../../cluster/client.js";
 
 function resourceAction(name: string, summary: string, group?: ResourceGroup): ActionSpec {
   const action = name.startsWith("start") ? "start" : name.startsWith("stop") ? "stop" : (name as "restart" | "boot" | "provision");
@@ -19,7 +20,8 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
         .option("--subsets <subsets>", "resources of these subsets")
         .option("--dry-run", "print the plan without acting")
         .option("--disable-rollback", "leave what was started up when a start fails")
-        .option("--force", "act even on frozen services"),
+        .option("--force", "act even on frozen services")
+        .option("--wait <seconds>", "a cluster service: how long to follow the cluster until it is done (default: 90)"),
     async run(input) {
       const { manager, opts } = input;
       waitMs(opts);
@@ -34,6 +36,20 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
       }
       const names = action === "boot" ? await manager.bootSelection(opts.service) : await selectServices(input, true);
       const dryRun = opts.dryRun === true;
+      const cluster = manager.cluster as ClusterClient | undefined;
+      const whole = !sel.rids && !sel.tags && !sel.subsets;
+      const clustered = cluster ? names.filter((n) => cluster.isClustered(n)) : [];
+      if (cluster && clustered.length && !dryRun) {
+        // a cluster service is started and stopped by the cluster (its owner's agent), not here
+        if (!whole) throw new UsageError(`${clustered.join(", ")}: a cluster service is started and stopped whole, by its owner's agent (--rid, --tags, --subsets are for node services)`);
+        if (action !== "start" && action !== "stop") throw new UsageError(`${action}: not for a cluster service (${clustered.join(", ")}): stop, then start, or switch --to NODE`);
+        const { clusterRequest } = await import("./cluster-actions.js");
+        const local = names.filter((n) => !clustered.includes(n));
+        let code = await clusterRequest(input, cluster, clustered, action);
+        if (!local.length) return code;
+        await manager.actMany(local, action, { selection: sel, waitMs: waitMs(opts), force: opts.force === true, mass: isMass(opts) }, (r) => (code = Math.max(code, reportResult(r, false))));
+        return code;
+      }
       let code = 0;
       await manager.actMany(
         names,

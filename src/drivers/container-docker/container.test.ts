@@ -128,6 +128,11 @@ class FakeEngine implements DockerEngine {
   async inspectImage(): Promise<ImageInfo | undefined> {
     return undefined;
   }
+  async pullImage(ref: string): Promise<void> {
+    this.calls.push(`pull ${ref}`);
+    return Promise.reject(new EngineError(`no registry in the fake engine for ${ref}`, "http"));
+  }
+
   async listImages(): Promise<ImageInfo[]> {
     return [];
   }

@@ -18,6 +18,8 @@ import { createRequest, runCommandLine, type CreateRequest } from "./run-args.js
 export const LABEL_SERVICE = "com.svcmgr.service";
 export const LABEL_RID = "com.svcmgr.rid";
 export const LABEL_HASH = "com.svcmgr.config-hash";
+/** a cluster service's fencing token (SPEC §12): the owner key's create_revision when the container was made */
+export const LABEL_FENCE = "com.svcmgr.fence";
 
 const POLL_MS = 25;
 /**
@@ -149,6 +151,12 @@ export class DockerContainer implements ResourceDriver {
       await docker.removeContainer(info.Id);
       info = undefined;
     }
+    const fence = this.ctx.cluster?.fence;
+    if (info && fence !== undefined && info.Config.Labels?.[LABEL_FENCE] !== fence) {
+      this.log.info(this.cli("rm", info.Id.slice(0, 12)) + `   # made under fencing token ${info.Config.Labels?.[LABEL_FENCE] ?? "none"}, this start holds ${fence}`);
+      await docker.removeContainer(info.Id);
+      info = undefined;
+    }
     let id: string;
     if (info) {
       id = info.Id;
@@ -175,8 +183,17 @@ export class DockerContainer implements ResourceDriver {
       name: this.name,
       image: this.image,
       command: this.command,
-      labels: [[LABEL_SERVICE, this.ctx.service], [LABEL_RID, this.cfg.rid], [LABEL_HASH, this.configHash]] as const,
+      labels: [[LABEL_SERVICE, this.ctx.service], [LABEL_RID, this.cfg.rid], [LABEL_HASH, this.configHash], ...(this.ctx.cluster ? ([[LABEL_FENCE, this.ctx.cluster.fence]] as const) : [])] as const,
     };
+    if (this.ctx.cluster && !(await docker.inspectImage(this.image))) {
+      // a cluster service's image follows it: pulled on the node that starts it
+      this.log.info(this.cli("pull", this.image));
+      try {
+        await docker.pullImage(this.image);
+      } catch (e) {
+        throw this.failure("docker pull", e);
+      }
+    }
     let request: CreateRequest;
     try {
       request = createRequest(this.argWords, ctx, { env: this.ctx.env, readFile: (p) => fs.readFileSync(p) });

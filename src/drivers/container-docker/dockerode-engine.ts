@@ -239,6 +239,19 @@ export class DockerodeEngine implements DockerEngine {
     return this.parse("GET /images/json", ImageSchema.array(), data);
   }
 
+  async pullImage(ref: string, call?: Call): Promise<void> {
+    const docker = await this.api(call);
+    const what = `POST /images/create?fromImage=${ref}`;
+    const stream = (await this.call(what, call, DEADLINE.write, (abortSignal) => docker.pull(ref, { abortSignal }) as Promise<unknown>)) as Readable;
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null, out: { error?: string; errorDetail?: { message?: string } }[]) => {
+        const bad = out?.find((o) => o.error !== undefined);
+        if (err || bad) reject(new EngineError(`${what}: ${err ? errorMessage(err) : (bad!.errorDetail?.message ?? bad!.error)}`, "http"));
+        else resolve();
+      });
+    });
+  }
+
   /** Resolves once the engine answered: the subscription is open (what happens after it is in the stream). */
   async events(query: EventsQuery, signal?: AbortSignal): Promise<AsyncIterable<EngineEvent>> {
     const docker = await this.api({ signal });

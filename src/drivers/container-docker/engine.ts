@@ -139,6 +139,8 @@ export interface DockerEngine {
   /** undefined when there is no such image */
   inspectImage(ref: string, call?: Call): Promise<ImageInfo | undefined>;
   listImages(call?: Call): Promise<ImageInfo[]>;
+  /** POST /images/create?fromImage=REF: pull from its registry, to the end of the progress stream */
+  pullImage(ref: string, call?: Call): Promise<void>;
   /**
    * GET /events as parsed events. Ends when the daemon goes away (restart,
    * kill) or the signal fires; throws an EngineError when it cannot connect

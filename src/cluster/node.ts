@@ -1,0 +1,505 @@
+// The agent's part of the cluster (SPEC §12): it joins (checks, lease, node
+// key), mirrors cluster configs to <etc>, publishes what it sees of each
+// cluster service, and runs the failover rules: take a free owner key in
+// `nodes` order, start under the fencing token, give the key back after a
+// stop, and stop everything at once when its own deadline passes.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ClusterHooks, ServiceManager } from "../core/manager.js";
+import type { ServiceConfig } from "../config/types.js";
+import { usesPrivateDaemon } from "../config/types.js";
+import { writeFileAtomicSync } from "../util/atomic.js";
+import { ActionError, ConfigError, errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/log.js";
+import { configFile, stateDir, type Paths } from "../util/paths.js";
+import type { EtcdClient, WatchEvent } from "./etcd.js";
+import type { ClusterConfig } from "./node-conf.js";
+import { LeaseSession, monoMs } from "./session.js";
+import { ClusterStore, isClusterConfig, type ClusterState, type NodeStatus, type Owner } from "./store.js";
+import { disarmWatchdog, ensureWatchdog, fenceContainers, renewWatchdog } from "./watchdog.js";
+import { checkJoin, recordEtcdCluster } from "./join.js";
+
+export interface ClusterNodeOptions {
+  cfg: ClusterConfig;
+  paths: Paths;
+  manager: ServiceManager;
+  log: Logger;
+  /** how to run the watchdog: [node, svcmgr.js, "daemon", "watchdog"] */
+  watchdogArgv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** a node that failed to start a service leaves it to the others this long */
+const FAILED_COOLDOWN_MS = 30_000;
+/** the rank wait of SPEC §12: a node of rank r waits r × 1 s */
+const RANK_WAIT_MS = 1000;
+const WAIT_MS = 60_000;
+
+export class ClusterNode implements ClusterHooks {
+  readonly store: ClusterStore;
+  readonly session: LeaseSession;
+  state: ClusterState = { revision: 0, nodes: new Map(), services: new Map() };
+  private readonly abort = new AbortController();
+  private watching: Promise<void> = Promise.resolve();
+  private watchAbort: AbortController | undefined;
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** the token each owned service was started under by this agent */
+  private readonly started = new Map<string, number>();
+  private readonly failedAt = new Map<string, number>();
+  /** the highest fencing token seen per service */
+  private readonly highest = new Map<string, number>();
+  private readonly published = new Map<string, string>();
+  /** the docker socket of each service this node started, for the watchdog */
+  private readonly sockets = new Map<string, string | undefined>();
+  private unsubscribe: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ClusterNodeOptions) {
+    this.store = new ClusterStore(opts.cfg);
+    this.session = new LeaseSession(this.store.client, opts.cfg.leaseTtlMs, opts.log);
+  }
+
+  get self(): string {
+    return this.opts.cfg.self;
+  }
+  private get client(): EtcdClient {
+    return this.store.client;
+  }
+  private get log(): Logger {
+    return this.opts.log;
+  }
+  private get leaseFile(): string {
+    return path.join(this.opts.paths.var, "_agent", "lease");
+  }
+
+  /** Join: every check first (nothing is started when one fails), then the lease, the node key, the configs, the watch. */
+  async join(): Promise<void> {
+    const adopt = await checkJoin(this.store, this.opts.paths, this.log);
+    await this.session.open(adopt);
+    writeFileAtomicSync(this.leaseFile, `${this.session.lease}\n`, 0o600);
+    await this.register();
+    recordEtcdCluster(this.opts.paths, (await this.client.status(this.client.endpoints[0]!, 2000).catch(() => undefined))?.header.clusterId);
+    this.session.on("renewed", () => this.renewed());
+    this.session.on("expired", () => void this.expired());
+    this.session.on("lost", () => void this.leaseLost());
+    this.session.on("regained", () => this.restartWatch());
+    this.state = await this.store.snapshot();
+    this.mirrorAll();
+    this.unsubscribe = this.opts.manager.on((e) => {
+      if (e.type === "status" && this.isClustered(e.service)) {
+        this.publishSoon(e.service);
+        if (!e.rid) this.evaluate(e.service);
+      }
+    });
+    this.watching = this.watchLoop();
+    this.opts.manager.cluster = this;
+    ensureWatchdog(this.opts.paths, this.opts.watchdogArgv, this.opts.env, path.join(this.opts.paths.var, "_agent", "watchdog.out"));
+    this.renewed();
+    this.log.info(`joined cluster ${this.opts.cfg.name} as ${this.self} (lease ${this.session.lease}, ttl ${this.opts.cfg.leaseTtlMs / 1000}s, ${this.state.nodes.size} node${this.state.nodes.size === 1 ? "" : "s"} up)`);
+    for (const svc of this.clusterServices()) this.evaluate(svc);
+  }
+
+  /** The node key, on the lease: create_revision == 0, or ours already (an adopted lease). */
+  private async register(): Promise<void> {
+    const key = this.store.keys.node(this.self);
+    const value = JSON.stringify({ host: os.hostname(), root: this.opts.paths.var, pid: process.pid, since: new Date().toISOString() });
+    const r = await this.client.txn(
+      [{ key, target: "CREATE", createRevision: 0 }],
+      [{ put: { key, value, lease: this.session.lease } }],
+      [{ range: { key } }],
+    );
+    if (r.succeeded) return;
+    const cur = r.ranges[0]?.[0];
+    if (cur?.lease === this.session.lease) {
+      await this.client.put(key, value, { lease: this.session.lease });
+      return;
+    }
+    await this.session.close(true);
+    const rec = cur ? (JSON.parse(cur.value) as { host?: string; root?: string; pid?: number }) : {};
+    throw new ConfigError([
+      {
+        file: this.opts.cfg.file,
+        line: 0,
+        section: "cluster",
+        message: `node ${this.self} is already in cluster ${this.opts.cfg.name}: an agent on host ${rec.host ?? "?"} (root ${rec.root ?? "?"}, pid ${rec.pid ?? "?"}) holds that name; two nodes cannot have the same name`,
+      },
+    ]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.abort.abort();
+    this.watchAbort?.abort();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.unsubscribe?.();
+    await this.watching;
+    await Promise.allSettled([...this.chains.values()]);
+    // the lease is not revoked: a new agent adopts it, and until then the watchdog guards this node's services
+    await this.session.close(false);
+    if (!this.ownedHere().length) disarmWatchdog(this.opts.paths);
+  }
+
+  // --- the view ------------------------------------------------------------
+
+  private clusterServices(): string[] {
+    return [...this.state.services.entries()].filter(([, v]) => v.config).map(([s]) => s);
+  }
+
+  isClustered(name: string, text?: string): boolean {
+    if (text !== undefined) return isClusterConfig(text);
+    if (this.state.services.get(name)?.config) return true;
+    try {
+      return isClusterConfig(fs.readFileSync(configFile(this.opts.paths, name), "utf8"));
+    } catch {
+      return false;
+    }
+  }
+
+  /** the owner keys held by this agent's current lease */
+  ownedHere(): Owner[] {
+    return [...this.state.services.values()].flatMap((v) => [...v.owners.values()]).filter((o) => o.node === this.self && o.lease === this.session.lease);
+  }
+
+  private mine(svc: string): Owner | undefined {
+    return [...(this.state.services.get(svc)?.owners.values() ?? [])].find((o) => o.node === this.self && o.lease === this.session.lease);
+  }
+
+  private noteToken(svc: string, token: number): void {
+    if (token > (this.highest.get(svc) ?? 0)) this.highest.set(svc, token);
+  }
+
+  private async watchLoop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      const ac = (this.watchAbort = new AbortController());
+      const signal = AbortSignal.any([ac.signal, this.abort.signal]);
+      try {
+        await this.client.watch(this.store.keys.root, { prefix: true, fromRevision: this.state.revision + 1, signal }, (evs, rev) => this.onEvents(evs, rev));
+      } catch (e) {
+        this.log.debug(`cluster watch: ${errorMessage(e)}`);
+      }
+      if (this.abort.signal.aborted) break;
+      await new Promise((r) => setTimeout(r, 300));
+      // whatever was missed: the state again, from a fresh snapshot
+      try {
+        this.state = await this.store.snapshot(2000);
+        this.mirrorAll();
+        for (const svc of this.clusterServices()) this.evaluate(svc);
+      } catch (e) {
+        this.log.debug(`cluster snapshot: ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /** After a partition, the watch may hang on a member that was cut off: start it again. */
+  private restartWatch(): void {
+    this.watchAbort?.abort();
+  }
+
+  private onEvents(evs: WatchEvent[], revision: number): void {
+    const touched = new Set<string>();
+    let nodesChanged = false;
+    for (const ev of evs) {
+      const kv = ev.type === "put" ? ev.kv : undefined;
+      const k = this.store.keys.parse(ev.kv.key);
+      if (k?.kind === "node") nodesChanged = true;
+      if (k?.kind === "owner" && kv) this.noteToken(k.svc!, kv.createRevision);
+      const svc = this.store.apply(this.state, ev.kv.key, kv);
+      if (k?.kind === "config" && svc) this.mirror(svc);
+      if (svc && k?.kind !== "status") touched.add(svc);
+    }
+    this.state.revision = Math.max(this.state.revision, revision);
+    for (const svc of nodesChanged ? this.clusterServices() : touched) this.evaluate(svc);
+  }
+
+  // --- configs ------------------------------------------------------------
+
+  private mirrorAll(): void {
+    for (const svc of this.clusterServices()) this.mirror(svc);
+  }
+
+  /** etcd's config of a service, in <etc>; a config removed from etcd is removed here. */
+  private mirror(svc: string): void {
+    const file = configFile(this.opts.paths, svc);
+    const text = this.state.services.get(svc)?.config?.value;
+    let local: string | undefined;
+    try {
+      local = fs.readFileSync(file, "utf8");
+    } catch {
+      local = undefined;
+    }
+    if (text === undefined) {
+      if (local !== undefined && isClusterConfig(local)) {
+        fs.rmSync(file, { force: true });
+        this.log.info(`${svc}: deleted in the cluster, its config removed here`);
+      }
+      return;
+    }
+    if (local === text) return;
+    fs.mkdirSync(this.opts.paths.etc, { recursive: true });
+    writeFileAtomicSync(file, text, 0o644);
+    this.log.info(`${svc}: config from the cluster (revision ${this.state.services.get(svc)!.config!.modRevision})`);
+  }
+
+  writeConfig(name: string, edit: (current: string) => string, opts: { create: boolean }): Promise<string> {
+    return this.store.writeConfig(name, edit, opts);
+  }
+
+  deleteConfig(name: string, opts: { force: boolean }): Promise<void> {
+    return this.store.deleteConfig(name, opts);
+  }
+
+  // --- admission: checked before every start of a cluster service -----------
+
+  async admit(cfg: ServiceConfig): Promise<{ fence: string }> {
+    const svc = cfg.name;
+    const refuse = (why: string): never => {
+      throw new ActionError(`${svc}: not started on ${this.self}: ${why}`);
+    };
+    if (this.session.checkExpiry() || !this.session.isValid()) refuse("no valid lease deadline (etcd not reached in time)");
+    const mine = this.mine(svc);
+    if (!mine) {
+      const others = [...(this.state.services.get(svc)?.owners.values() ?? [])].map((o) => o.node);
+      refuse(others.length ? `it is owned by ${others.join(", ")} (use switch --to ${this.self}, or takeover)` : "this node does not own it (start it through the cluster: svcmgr -s NAME start)");
+    }
+    if (mine!.token < (this.highest.get(svc) ?? 0)) refuse(`fencing token ${mine!.token} is older than ${this.highest.get(svc)}`);
+    const key = this.store.keys.owner(svc, mine!.slot);
+    const r = await this.client.txn([{ key, target: "CREATE", createRevision: mine!.token }, { key, target: "LEASE", lease: mine!.lease }], [], [], 1000).catch((e: unknown) => refuse(`ownership not confirmed by etcd: ${errorMessage(e)}`));
+    if (!r.succeeded) refuse(`etcd no longer gives it to this node (token ${mine!.token})`);
+    if (!this.session.isValid()) refuse("the lease deadline passed while etcd confirmed");
+    return { fence: String(mine!.token) };
+  }
+
+  /** the agent's restarts of a cluster service: only by its owner, within its deadline */
+  mayRepair(svc: string): boolean {
+    if (!this.isClustered(svc)) return true;
+    return this.session.isValid() && this.mine(svc) !== undefined && this.started.get(svc) === this.mine(svc)!.token;
+  }
+
+  // --- the rules -----------------------------------------------------------
+
+  /** Evaluate a service's placement, one evaluation at a time per service (asked again while one runs: once more after it). */
+  evaluate(svc: string): void {
+    if (this.closed) return;
+    if (this.chains.has(svc)) {
+      this.again.add(svc);
+      return;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.again.delete(svc);
+        try {
+          await this.decide(svc);
+        } catch (e) {
+          this.log.warn(`${svc}: ${errorMessage(e)}`);
+        }
+      } while (this.again.has(svc) && !this.closed);
+    };
+    this.chains.set(
+      svc,
+      run().finally(() => this.chains.delete(svc)),
+    );
+  }
+
+  private async localConfig(svc: string): Promise<ServiceConfig | undefined> {
+    const cfg = await this.opts.manager.readConfig(svc).catch(() => undefined);
+    return cfg && !cfg.problems.length && cfg.defaults.values.topology ? cfg : undefined;
+  }
+
+  private localUp(svc: string): boolean {
+    const st = this.opts.manager.lastStatusOf(svc);
+    return st !== undefined && st.resources.some((r) => r.status === "up" || r.status === "warn" || r.status === "stdby up");
+  }
+
+  private async decide(svc: string): Promise<void> {
+    const v = this.state.services.get(svc);
+    const cfg = await this.localConfig(svc);
+    if (!v?.config || !cfg) return;
+    const nodesOf = cfg.defaults.values.nodes?.filter((n) => this.opts.cfg.nodes.includes(n)) ?? this.opts.cfg.nodes;
+    const flex = cfg.defaults.values.topology === "flex";
+    const slots = flex ? Math.min(cfg.defaults.values.flex_target ?? nodesOf.length, nodesOf.length) : 1;
+    const live = nodesOf.filter((n) => this.state.nodes.has(n));
+    const mine = this.mine(svc);
+    if (mine) {
+      const moveAway = !flex && v.target !== undefined && v.target !== this.self && live.includes(v.target);
+      if (v.intent !== "up" || moveAway || !nodesOf.includes(this.self)) return this.release(svc, mine, v.intent !== "up" ? "stopped by an operator" : moveAway ? `moving to ${v.target}` : "this node is no longer in its nodes");
+      if (this.started.get(svc) !== mine.token) await this.startOwned(svc, mine);
+      if (v.target === this.self && this.started.get(svc) === mine.token) {
+        // the move is done: its request goes (unless a new one came meanwhile)
+        const key = this.store.keys.target(svc);
+        const t = await this.client.get(key).catch(() => undefined);
+        if (t?.value === this.self) await this.client.txn([{ key, target: "MOD", modRevision: t.modRevision }], [{ delete: { key } }]).catch(() => undefined);
+      }
+      return;
+    }
+    this.started.delete(svc);
+    if (this.localUp(svc) && !flex) {
+      // running here without the key (a lost lease, a missed stop): stopped at once
+      await this.fence(svc, "running here without owning it");
+    }
+    if (v.intent !== "up" || !nodesOf.includes(this.self) || !this.session.isValid()) return;
+    if (v.owners.size >= slots) return;
+    if (Date.now() - (this.failedAt.get(svc) ?? -Infinity) < FAILED_COOLDOWN_MS) return;
+    let delay: number | undefined;
+    if (v.target !== undefined && !flex) {
+      if (v.target === this.self) delay = 0;
+      else if (live.includes(v.target)) return; // moving to another node
+    }
+    if (delay === undefined) {
+      const orch = cfg.defaults.values.orchestrate ?? "no";
+      const holders = new Set([...v.owners.values()].map((o) => o.node));
+      const candidates = live.filter((n) => !holders.has(n));
+      if (orch === "ha") delay = Math.max(0, candidates.indexOf(this.self)) * RANK_WAIT_MS;
+      else if (orch === "start" && nodesOf[0] === this.self) delay = 0;
+      else return;
+    }
+    this.takeLater(svc, delay, slots);
+  }
+
+  private takeLater(svc: string, delay: number, slots: number): void {
+    if (this.timers.has(svc)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(svc);
+      void this.take(svc, slots).catch((e: unknown) => this.log.warn(`${svc}: ${errorMessage(e)}`));
+    }, delay);
+    this.timers.set(svc, t);
+  }
+
+  /** Take a free owner key (create_revision == 0, on our lease), then start. */
+  private async take(svc: string, slots: number): Promise<void> {
+    const v = this.state.services.get(svc);
+    if (this.closed || !v || v.intent !== "up" || this.mine(svc) || !this.session.isValid()) return;
+    for (let slot = 0; slot < slots; slot++) {
+      if (v.owners.has(slot)) continue;
+      const key = this.store.keys.owner(svc, slot);
+      const r = await this.client.txn([{ key, target: "CREATE", createRevision: 0 }], [{ put: { key, value: JSON.stringify({ node: this.self }), lease: this.session.lease } }], [], 1500);
+      if (!r.succeeded) continue;
+      const owner: Owner = { node: this.self, slot, token: r.header.revision, lease: this.session.lease! };
+      v.owners.set(slot, owner);
+      this.noteToken(svc, owner.token);
+      this.log.info(`${svc}: owner now (fencing token ${owner.token})`);
+      this.evaluate(svc);
+      return;
+    }
+  }
+
+  private async startOwned(svc: string, mine: Owner): Promise<void> {
+    const cfg = await this.localConfig(svc);
+    this.sockets.set(svc, cfg && this.socketOf(cfg));
+    this.renewed(); // the watchdog knows this service's socket before anything of it runs
+    const r = await this.opts.manager.act(svc, "start", { selection: {}, waitMs: WAIT_MS });
+    if (r.ok) {
+      this.started.set(svc, mine.token);
+      this.renewed();
+      return;
+    }
+    this.failedAt.set(svc, Date.now());
+    const why = r.kind === "error" ? r.thrown.message : r.kind === "done" ? (r.error ?? "failed") : "?";
+    this.log.warn(`${svc}: start failed here (${why}): owner key given back for another node`);
+    await this.release(svc, mine, "its start failed");
+  }
+
+  /** Stop here, then give the key back (the next owner starts after this stop, never during it). */
+  private async release(svc: string, mine: Owner, why: string): Promise<void> {
+    this.log.info(`${svc}: ${why}: stopping, then giving the owner key back`);
+    this.started.delete(svc);
+    const r = await this.opts.manager.act(svc, "stop", { selection: {}, waitMs: WAIT_MS });
+    if (!r.ok) {
+      this.log.warn(`${svc}: stop failed: the owner key is kept (nothing else may start it)`);
+      return;
+    }
+    const key = this.store.keys.owner(svc, mine.slot);
+    await this.client.txn([{ key, target: "CREATE", createRevision: mine.token }], [{ delete: { key } }]);
+    this.state.services.get(svc)?.owners.delete(mine.slot);
+    this.renewed();
+  }
+
+  /** Stop a service's containers now (docker stop with what is left of the budget, then kill), then the rest of it. */
+  private async fence(svc: string, why: string): Promise<void> {
+    this.started.delete(svc);
+    const cfg = await this.localConfig(svc);
+    const socket = cfg && this.socketOf(cfg);
+    const budgetS = Math.max(0, Math.floor((this.session.stopBy - monoMs() - 500) / 1000));
+    this.log.warn(`${svc}: ${why}: stopping it now`);
+    if (socket) await fenceContainers([socket], this.log.child({ svc }), budgetS);
+    const r = await this.opts.manager.act(svc, "stop", { selection: {}, waitMs: WAIT_MS });
+    if (!r.ok) this.log.warn(`${svc}: the stop after the fence failed`);
+  }
+
+  /** lease_ttl / 2 without a good keepalive: every failover service owned here stops now. */
+  private async expired(): Promise<void> {
+    const owned = [...this.state.services.entries()].filter(([, v]) => [...v.owners.values()].some((o) => o.node === this.self)).map(([s]) => s);
+    const running = this.clusterServices().filter((s) => this.localUp(s) || owned.includes(s));
+    await Promise.all(running.map((s) => this.fence(s, "lease deadline passed")));
+  }
+
+  private async leaseLost(): Promise<void> {
+    await this.expired();
+    try {
+      await this.register();
+      writeFileAtomicSync(this.leaseFile, `${this.session.lease}\n`, 0o600);
+    } catch (e) {
+      this.log.warn(`cluster: ${errorMessage(e)}`);
+    }
+    this.restartWatch();
+  }
+
+  private socketOf(cfg: ServiceConfig): string | undefined {
+    if (!cfg.resources.some((r) => r.group === "container")) return undefined;
+    if (usesPrivateDaemon(cfg.defaults.values)) return path.join(stateDir(this.opts.paths, cfg.name), "docker.sock");
+    const host = this.opts.env.DOCKER_HOST;
+    return host?.startsWith("unix://") ? host.slice(7) : "/var/run/docker.sock";
+  }
+
+  /** After each good keepalive: the watchdog's new deadline, with the sockets of what this node owns. */
+  private renewed(): void {
+    if (this.closed) return;
+    const sockets = new Set<string>();
+    for (const [svc, v] of this.state.services) {
+      if (![...v.owners.values()].some((o) => o.node === this.self)) continue;
+      const s = this.sockets.get(svc);
+      if (s) sockets.add(s);
+    }
+    const ttl = this.opts.cfg.leaseTtlMs;
+    renewWatchdog(this.opts.paths, { agentPid: process.pid, expires: this.session.validUntil, graceMs: Math.max(100, Math.min(500, (ttl / 2 - 2000) / 2)), stopBy: this.session.stopBy, sockets: [...sockets] });
+  }
+
+
+  // --- what this node sees, for the others ------------------------------------
+
+  /** After the agent evaluated its services: publish what it sees of each cluster service, and act on it. */
+  refreshAll(): void {
+    for (const svc of this.clusterServices()) {
+      this.publishSoon(svc);
+      this.evaluate(svc);
+    }
+  }
+
+  private readonly publishTimers = new Map<string, NodeJS.Timeout>();
+  private publishSoon(svc: string): void {
+    if (this.publishTimers.has(svc) || this.closed) return;
+    this.publishTimers.set(
+      svc,
+      setTimeout(() => {
+        this.publishTimers.delete(svc);
+        void this.publish(svc);
+      }, 50),
+    );
+  }
+
+  private async publish(svc: string): Promise<void> {
+    const st = this.opts.manager.lastStatusOf(svc);
+    if (!st || !this.session.lease) return;
+    const rec: NodeStatus = { avail: st.avail, overall: st.overall, frozen: st.frozen, at: st.updatedAt };
+    const text = JSON.stringify(rec);
+    if (this.published.get(svc) === `${this.session.lease} ${text}`) return;
+    try {
+      await this.client.put(this.store.keys.status(svc, this.self), text, { lease: this.session.lease, deadlineMs: 1000 });
+      this.published.set(svc, `${this.session.lease} ${text}`);
+    } catch (e) {
+      this.log.debug(`${svc}: status not published: ${errorMessage(e)}`);
+    }
+  }
+}

@@ -1,0 +1,163 @@
+// What every cluster client (the agent, the CLI) reads and writes in etcd
+// (SPEC §12): configs with a compare-and-swap, operators' intents and move
+// requests, and the cluster's state as one snapshot.
+import { parseIni } from "../config/ini.js";
+import { ActionError, UsageError } from "../util/errors.js";
+import type { Status } from "../status/status.js";
+import { EtcdClient, type KeyValue } from "./etcd.js";
+import { Keys } from "./keys.js";
+import type { ClusterConfig } from "./node-conf.js";
+
+export interface Owner {
+  node: string;
+  slot: number;
+  /** the owner key's create_revision: the fencing token */
+  token: number;
+  lease: string;
+}
+
+export interface NodeStatus {
+  avail: Status;
+  overall: Status;
+  frozen: boolean;
+  /** ISO 8601 */
+  at: string;
+}
+
+export interface NodeRecord {
+  name: string;
+  lease: string;
+  host: string;
+  /** the node's var dir: two agents of the same name on one host differ by it */
+  root: string;
+  pid: number;
+  since: string;
+}
+
+export interface ServiceView {
+  config?: KeyValue;
+  intent?: "up" | "down";
+  target?: string;
+  owners: Map<number, Owner>;
+  status: Map<string, NodeStatus>;
+}
+
+export interface ClusterState {
+  revision: number;
+  nodes: Map<string, NodeRecord>;
+  services: Map<string, ServiceView>;
+}
+
+/** Is this config text a cluster service's (topology set in [DEFAULT])? */
+export function isClusterConfig(text: string): boolean {
+  const doc = parseIni(text);
+  return doc.sections.some((s) => s.name === "DEFAULT" && s.entries.some((e) => e.key.trim().toLowerCase() === "topology" && e.value.trim() !== ""));
+}
+
+/** [DEFAULT] nodes of a config text, as written (undefined: every node of the cluster) */
+function configNodes(text: string): { nodes: string[]; line: number } | undefined {
+  const doc = parseIni(text);
+  const e = doc.sections.find((s) => s.name === "DEFAULT")?.entries.find((x) => x.key.trim().toLowerCase() === "nodes");
+  if (!e) return undefined;
+  return { nodes: e.value.split(/[\s,]+/).filter(Boolean), line: e.line };
+}
+
+const parseJson = <T>(s: string): T | undefined => {
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return undefined;
+  }
+};
+
+export class ClusterStore {
+  readonly keys: Keys;
+  readonly client: EtcdClient;
+
+  constructor(readonly cfg: ClusterConfig) {
+    this.keys = new Keys(cfg.name);
+    this.client = new EtcdClient({ endpoints: cfg.endpoints });
+  }
+
+  emptyView(): ServiceView {
+    return { owners: new Map(), status: new Map() };
+  }
+
+  /** Apply one key (put, or delete with value undefined) to a state. */
+  apply(state: ClusterState, key: string, kv: KeyValue | undefined): string | undefined {
+    const k = this.keys.parse(key);
+    if (!k) return undefined;
+    if (k.kind === "node") {
+      const rec = kv && parseJson<Omit<NodeRecord, "name" | "lease">>(kv.value);
+      if (kv && rec) state.nodes.set(k.sub!, { ...rec, name: k.sub!, lease: kv.lease });
+      else state.nodes.delete(k.sub!);
+      return undefined;
+    }
+    const svc = k.svc!;
+    let v = state.services.get(svc);
+    if (!v) state.services.set(svc, (v = this.emptyView()));
+    if (k.kind === "config") v.config = kv;
+    else if (k.kind === "intent") v.intent = kv?.value === "up" ? "up" : kv ? "down" : undefined;
+    else if (k.kind === "target") v.target = kv?.value || undefined;
+    else if (k.kind === "owner") {
+      const slot = Number(k.sub);
+      const o = kv && parseJson<{ node: string }>(kv.value);
+      if (kv && o) v.owners.set(slot, { node: o.node, slot, token: kv.createRevision, lease: kv.lease });
+      else v.owners.delete(slot);
+    } else if (k.kind === "status") {
+      const st = kv && parseJson<NodeStatus>(kv.value);
+      if (st) v.status.set(k.sub!, st);
+      else v.status.delete(k.sub!);
+    }
+    if (!v.config && !v.intent && !v.target && !v.owners.size && !v.status.size) state.services.delete(svc);
+    return svc;
+  }
+
+  async snapshot(deadlineMs?: number): Promise<ClusterState> {
+    const r = await this.client.range(this.keys.root, { prefix: true, deadlineMs });
+    const state: ClusterState = { revision: r.header.revision, nodes: new Map(), services: new Map() };
+    for (const kv of r.kvs) this.apply(state, kv.key, kv);
+    return state;
+  }
+
+  /** A service's config nodes must be cluster nodes. */
+  private checkNodes(name: string, text: string): void {
+    const n = configNodes(text);
+    if (!n) return;
+    const unknown = n.nodes.filter((x) => !this.cfg.nodes.includes(x));
+    if (unknown.length) throw new UsageError(`${name}.conf:${n.line}: [DEFAULT] nodes: ${unknown.join(", ")} ${unknown.length > 1 ? "are" : "is"} not in the cluster (${this.cfg.file}: nodes = ${this.cfg.nodes.join(" ")})`);
+  }
+
+  /**
+   * Change a config through etcd with a compare-and-swap on its revision: a
+   * conflicting edit of another node makes this one apply again to the new
+   * text, so that no update is lost. Resolves the text written.
+   */
+  async writeConfig(name: string, edit: (current: string) => string, opts: { create: boolean }): Promise<string> {
+    const key = this.keys.config(name);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const cur = await this.client.get(key);
+      if (opts.create && cur) throw new UsageError(`${name} already exists in cluster ${this.cfg.name}`);
+      if (!opts.create && !cur) throw new ActionError(`${name} is not a service of cluster ${this.cfg.name} (no config in etcd)`);
+      const text = edit(cur?.value ?? "");
+      this.checkNodes(name, text);
+      if (!isClusterConfig(text)) throw new UsageError(`${name}: a cluster service keeps its topology (delete it to make it a node's own again)`);
+      const r = await this.client.txn([cur ? { key, target: "MOD", modRevision: cur.modRevision } : { key, target: "CREATE", createRevision: 0 }], [{ put: { key, value: text } }]);
+      if (r.succeeded) return text;
+    }
+    throw new ActionError(`${name}: the config kept changing under this edit (20 tries): try again`);
+  }
+
+  async deleteConfig(name: string, opts: { force: boolean }): Promise<void> {
+    const state = await this.snapshot();
+    const owners = [...(state.services.get(name)?.owners.values() ?? [])];
+    if (owners.length && !opts.force) throw new UsageError(`${name}: refusing to delete while it runs on ${owners.map((o) => o.node).join(", ")}: stop it first, or use --force`);
+    await this.client.txn([], [{ delete: { key: this.keys.config(name) } }, { delete: { key: this.keys.intent(name) } }, { delete: { key: this.keys.target(name) } }]);
+  }
+
+  /** An operator's wish: intent up or down, and (or) the node it should run on. */
+  async request(name: string, req: { intent: "up" | "down"; target?: string | null }): Promise<void> {
+    const ops = [{ put: { key: this.keys.intent(name), value: req.intent } }, ...(req.target === null ? [{ delete: { key: this.keys.target(name) } }] : req.target !== undefined ? [{ put: { key: this.keys.target(name), value: req.target } }] : [])];
+    await this.client.txn([], ops);
+  }
+}
