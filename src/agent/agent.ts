@@ -107,7 +107,15 @@ export class Agent implements ApiContext {
       if (this.opts.cluster) {
         // joined first: a bad cluster (no etcd, a name taken, the wrong etcd) stops the agent before it starts anything
         const { ClusterNode } = await import("../cluster/node.js");
-        const node = new ClusterNode({ cfg: this.opts.cluster.cfg, paths: this.paths, manager: this.manager, log: this.log, watchdogArgv: this.opts.cluster.watchdogArgv, env: { ...this.opts.env } });
+        const node = new ClusterNode({
+          cfg: this.opts.cluster.cfg,
+          paths: this.paths,
+          manager: this.manager,
+          log: this.log,
+          watchdogArgv: this.opts.cluster.watchdogArgv,
+          env: { ...this.opts.env },
+          onChange: (svc) => this.hub.publish("cluster", svc, {}),
+        });
         await node.join();
         this.cluster = node;
       }

@@ -1,12 +1,55 @@
 // svcmon: one row per service, from the status cache (stale entries refreshed).
+import fs from "node:fs";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Paths } from "../util/paths.js";
 import { UsageError } from "../util/errors.js";
 import { nodeName } from "../util/paths.js";
 import { ServiceManager } from "../core/manager.js";
-import { renderSvcmonTable, svcmonJson } from "../status/svcmon.js";
+import { renderClusterTable, renderSvcmonTable, svcmonJson, type ClusterRow } from "../status/svcmon.js";
+import type { ClusterView } from "../cluster/node.js";
 import type { CliOptions } from "./actions.js";
-import { agentLines, agentStatuses } from "./agent-client.js";
+import { agentGet, agentLines, agentStatuses } from "./agent-client.js";
+
+/** The cluster as the agent sees it, or as etcd says when the agent does not answer; undefined: no cluster. */
+async function clusterView(paths: Paths, names: readonly string[]): Promise<ClusterView | undefined> {
+  if (!fs.existsSync(path.join(paths.etc, "node.conf"))) return undefined;
+  const fromAgent = await agentGet<ClusterView>(paths, "/v1/cluster");
+  let view: ClusterView | undefined = fromAgent?.status === 200 ? fromAgent.body : undefined;
+  if (!fromAgent) {
+    const { readClusterConfig } = await import("../cluster/node-conf.js");
+    const cfg = readClusterConfig(paths, nodeName(process.env));
+    if (!cfg) return undefined;
+    const { ClusterStore } = await import("../cluster/store.js");
+    const state = await new ClusterStore(cfg).snapshot(3000);
+    view = {
+      name: cfg.name,
+      self: cfg.self,
+      leaseTtlS: cfg.leaseTtlMs / 1000,
+      lease: undefined,
+      deadlineLeftMs: 0,
+      nodes: cfg.nodes.map((n) => ({ name: n, up: state.nodes.has(n) })),
+      services: [...state.services.entries()]
+        .filter(([, v]) => v.config)
+        .map(([s, v]) => ({ name: s, intent: v.intent ?? "down", owners: [...v.owners.values()].map((o) => ({ node: o.node, token: o.token })), nodes: Object.fromEntries(v.status) })),
+    };
+  }
+  if (!view) return undefined;
+  return { ...view, services: view.services.filter((s) => names.includes(s.name)) };
+}
+
+function clusterTable(view: ClusterView): string {
+  const up = new Set(view.nodes.filter((n) => n.up).map((n) => n.name));
+  const rows: ClusterRow[] = view.services.flatMap((s) =>
+    view.nodes.map((n) => {
+      const owner = s.owners.find((o) => o.node === n.name);
+      const st = s.nodes[n.name];
+      return { service: s.name, node: n.name, owner: owner !== undefined, token: owner?.token, avail: st?.avail, overall: st?.overall, frozen: st?.frozen, nodeUp: up.has(n.name) };
+    }),
+  );
+  const nodes = view.nodes.map((n) => `${n.name}${n.name === view.self ? " (this node)" : ""} ${n.up ? "up" : "down"}`).join(", ");
+  return renderClusterTable(`cluster ${view.name}: ${nodes}`, rows);
+}
 
 export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number> {
   const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env });
@@ -22,7 +65,9 @@ export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number>
     // the agent's memory when it runs (always current); --refresh asks for a live evaluation here
     const statuses = (!opts.refresh && (await agentStatuses(paths, names))) || (await manager.statusOfMany(names, { refresh }));
     const rows = [...statuses.values()];
-    return opts.format === "json" ? JSON.stringify(svcmonJson(rows), null, 2) + "\n" : renderSvcmonTable(rows);
+    const cluster = await clusterView(paths, names);
+    if (opts.format === "json") return JSON.stringify({ ...svcmonJson(rows), ...(cluster && { cluster }) }, null, 2) + "\n";
+    return renderSvcmonTable(rows) + (cluster ? `\n${clusterTable(cluster)}` : "");
   };
   if (!opts.watch) {
     process.stdout.write(await draw(opts.refresh === true));

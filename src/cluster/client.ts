@@ -6,12 +6,12 @@
 import fs from "node:fs";
 import type { ClusterHooks } from "../core/manager.js";
 import type { ServiceConfig } from "../config/types.js";
-import { ActionError, UsageError } from "../util/errors.js";
+import { ActionError } from "../util/errors.js";
 import { configFile, type Paths } from "../util/paths.js";
 import type { ClusterConfig } from "./node-conf.js";
-import { ClusterStore, isClusterConfig, type ClusterState } from "./store.js";
+import { ClusterStore, isClusterConfig, type ClusterRequest, type ClusterState } from "./store.js";
 
-export type ClusterRequest = "start" | "stop" | "switch" | "takeover" | "giveback";
+export type { ClusterRequest } from "./store.js";
 
 export class ClusterClient implements ClusterHooks {
   readonly store: ClusterStore;
@@ -50,23 +50,7 @@ export class ClusterClient implements ClusterHooks {
 
   /** Ask, then follow the cluster until the request is carried out (resolves the line to print) or the time is up (throws). */
   async request(name: string, what: ClusterRequest, cfg: ServiceConfig, opts: { to?: string; waitMs: number; onProgress?: (line: string) => void }): Promise<string> {
-    const nodesOf = cfg.defaults.values.nodes?.filter((n) => this.cfg.nodes.includes(n)) ?? this.cfg.nodes;
-    const before = await this.snapshot();
-    const live = nodesOf.filter((n) => before.nodes.has(n));
-    let target: string | undefined | null;
-    if (what === "switch") {
-      if (!opts.to) throw new UsageError("switch needs --to NODE");
-      target = opts.to;
-    } else if (what === "takeover") target = this.cfg.self;
-    else if (what === "giveback") target = nodesOf[0];
-    else if (what === "start") target = cfg.defaults.values.orchestrate === "no" || cfg.defaults.values.orchestrate === undefined ? this.cfg.self : undefined;
-    else target = null;
-    if (typeof target === "string") {
-      if (!nodesOf.includes(target)) throw new UsageError(`${what}: ${target} is not one of ${name}'s nodes (${nodesOf.join(", ")})`);
-      if (!live.includes(target)) throw new ActionError(`${what}: node ${target} has no agent in the cluster now (nodes up: ${[...before.nodes.keys()].join(", ") || "none"})`);
-    }
-    if (cfg.defaults.values.topology === "flex" && (what === "switch" || what === "takeover" || what === "giveback")) throw new UsageError(`${what}: ${name} is a flex service (it runs on ${cfg.defaults.values.flex_target ?? nodesOf.length} nodes at once)`);
-    await this.store.request(name, { intent: what === "stop" ? "down" : "up", target: what === "stop" ? null : target });
+    const target = await this.store.ask(cfg, what, opts.to);
     opts.onProgress?.(`${name}: asked the cluster to ${what === "switch" ? `switch to ${target}` : what === "stop" ? "stop it" : target ? `run it on ${target}` : "start it"}`);
     const deadline = Date.now() + opts.waitMs;
     let last = "";

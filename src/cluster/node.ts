@@ -16,7 +16,18 @@ import { configFile, stateDir, type Paths } from "../util/paths.js";
 import type { EtcdClient, WatchEvent } from "./etcd.js";
 import type { ClusterConfig } from "./node-conf.js";
 import { LeaseSession, monoMs } from "./session.js";
-import { ClusterStore, isClusterConfig, type ClusterState, type NodeStatus, type Owner } from "./store.js";
+import { ClusterStore, isClusterConfig, type ClusterRequest, type ClusterState, type NodeStatus, type Owner } from "./store.js";
+
+export interface ClusterView {
+  name: string;
+  self: string;
+  leaseTtlS: number;
+  lease: string | undefined;
+  /** how long this node may still run its failover services without a new keepalive */
+  deadlineLeftMs: number;
+  nodes: { name: string; up: boolean; host?: string; since?: string }[];
+  services: { name: string; intent: "up" | "down"; target?: string; owners: { node: string; token: number }[]; nodes: Record<string, NodeStatus> }[];
+}
 import { disarmWatchdog, ensureWatchdog, fenceContainers, renewWatchdog } from "./watchdog.js";
 import { checkJoin, recordEtcdCluster } from "./join.js";
 
@@ -28,6 +39,8 @@ export interface ClusterNodeOptions {
   /** how to run the watchdog: [node, svcmgr.js, "daemon", "watchdog"] */
   watchdogArgv: string[];
   env: NodeJS.ProcessEnv;
+  /** the cluster's state changed (a service's keys, or a node came or went: service "") */
+  onChange?: (svc: string) => void;
 }
 
 /** a node that failed to start a service leaves it to the others this long */
@@ -200,6 +213,7 @@ export class ClusterNode implements ClusterHooks {
 
   private onEvents(evs: WatchEvent[], revision: number): void {
     const touched = new Set<string>();
+    const touchedAll = new Set<string>();
     let nodesChanged = false;
     for (const ev of evs) {
       const kv = ev.type === "put" ? ev.kv : undefined;
@@ -211,6 +225,12 @@ export class ClusterNode implements ClusterHooks {
       if (svc && k?.kind !== "status") touched.add(svc);
     }
     this.state.revision = Math.max(this.state.revision, revision);
+    if (nodesChanged) this.opts.onChange?.("");
+    for (const ev of evs) {
+      const k = this.store.keys.parse(ev.kv.key);
+      if (k?.svc) touchedAll.add(k.svc);
+    }
+    for (const svc of touchedAll) this.opts.onChange?.(svc);
     for (const svc of nodesChanged ? this.clusterServices() : touched) this.evaluate(svc);
   }
 
@@ -468,6 +488,39 @@ export class ClusterNode implements ClusterHooks {
 
 
   // --- what this node sees, for the others ------------------------------------
+
+  /** The cluster as this agent sees it (the API's /v1/cluster, `daemon status`). */
+  view(visible: (svc: string) => boolean = () => true): ClusterView {
+    return {
+      name: this.opts.cfg.name,
+      self: this.self,
+      leaseTtlS: this.opts.cfg.leaseTtlMs / 1000,
+      lease: this.session.lease,
+      deadlineLeftMs: Math.round(this.session.validUntil - monoMs()),
+      nodes: this.opts.cfg.nodes.map((n) => {
+        const rec = this.state.nodes.get(n);
+        return { name: n, up: rec !== undefined, ...(rec && { host: rec.host, since: rec.since }) };
+      }),
+      services: this.clusterServices()
+        .filter(visible)
+        .sort()
+        .map((s) => {
+          const v = this.state.services.get(s)!;
+          return {
+            name: s,
+            intent: v.intent ?? "down",
+            ...(v.target !== undefined && { target: v.target }),
+            owners: [...v.owners.values()].map((o) => ({ node: o.node, token: o.token })),
+            nodes: Object.fromEntries([...v.status.entries()].sort(([a], [b]) => a.localeCompare(b))),
+          };
+        }),
+    };
+  }
+
+  /** An operator's request through the API: written to etcd; the owners' agents carry it out. */
+  async ask(svc: string, what: ClusterRequest, to?: string): Promise<string | undefined> {
+    return this.store.ask(await this.opts.manager.loadValid(svc), what, to);
+  }
 
   /** After the agent evaluated its services: publish what it sees of each cluster service, and act on it. */
   refreshAll(): void {

@@ -3,10 +3,13 @@
 // requests, and the cluster's state as one snapshot.
 import { parseIni } from "../config/ini.js";
 import { ActionError, UsageError } from "../util/errors.js";
+import type { ServiceConfig } from "../config/types.js";
 import type { Status } from "../status/status.js";
 import { EtcdClient, type KeyValue } from "./etcd.js";
 import { Keys } from "./keys.js";
 import type { ClusterConfig } from "./node-conf.js";
+
+export type ClusterRequest = "start" | "stop" | "switch" | "takeover" | "giveback";
 
 export interface Owner {
   node: string;
@@ -153,6 +156,32 @@ export class ClusterStore {
     const owners = [...(state.services.get(name)?.owners.values() ?? [])];
     if (owners.length && !opts.force) throw new UsageError(`${name}: refusing to delete while it runs on ${owners.map((o) => o.node).join(", ")}: stop it first, or use --force`);
     await this.client.txn([], [{ delete: { key: this.keys.config(name) } }, { delete: { key: this.keys.intent(name) } }, { delete: { key: this.keys.target(name) } }]);
+  }
+
+  /**
+   * An operator's request, checked, written: start (on the first live node,
+   * or here with orchestrate = no), stop, switch --to, takeover (here),
+   * giveback (the first of its nodes). Resolves the node asked for, if any.
+   */
+  async ask(cfg: ServiceConfig, what: ClusterRequest, to?: string): Promise<string | undefined> {
+    const name = cfg.name;
+    const nodesOf = cfg.defaults.values.nodes?.filter((n) => this.cfg.nodes.includes(n)) ?? this.cfg.nodes;
+    let target: string | undefined | null;
+    if (what === "switch") {
+      if (!to) throw new UsageError("switch needs --to NODE");
+      target = to;
+    } else if (what === "takeover") target = this.cfg.self;
+    else if (what === "giveback") target = nodesOf[0];
+    else if (what === "start") target = (cfg.defaults.values.orchestrate ?? "no") === "no" ? this.cfg.self : undefined;
+    else target = null;
+    if (cfg.defaults.values.topology === "flex" && (what === "switch" || what === "takeover" || what === "giveback")) throw new UsageError(`${what}: ${name} is a flex service (it runs on ${cfg.defaults.values.flex_target ?? nodesOf.length} nodes at once)`);
+    if (typeof target === "string") {
+      if (!nodesOf.includes(target)) throw new UsageError(`${what}: ${target} is not one of ${name}'s nodes (${nodesOf.join(", ")})`);
+      const live = await this.client.get(this.keys.node(target), 3000);
+      if (!live) throw new ActionError(`${what}: node ${target} has no agent in cluster ${this.cfg.name} now`);
+    }
+    await this.request(name, { intent: what === "stop" ? "down" : "up", target: what === "stop" ? null : target });
+    return target ?? undefined;
   }
 
   /** An operator's wish: intent up or down, and (or) the node it should run on. */

@@ -85,3 +85,33 @@ export function svcmonJson(rows: readonly ServiceStatus[]): Record<string, Svcmo
   }
   return out;
 }
+
+/** One row of svcmon's cluster table (SPEC §12): a cluster service as one node sees it. */
+export interface ClusterRow {
+  service: string;
+  node: string;
+  /** this node holds the service's owner key */
+  owner: boolean;
+  token?: number;
+  /** undefined: the node published nothing (its agent is down) */
+  avail?: Status;
+  overall?: Status;
+  frozen?: boolean;
+  nodeUp: boolean;
+}
+
+/** The cluster table: one row per cluster service and node, the owner marked with `*` and its fencing token. */
+export function renderClusterTable(title: string, rows: readonly ClusterRow[]): string {
+  const head = ["service", "node", "owner", "avail", "overall", "frozen"];
+  const cells = rows.map((r) => [
+    r.service,
+    r.node,
+    r.owner ? `*${r.token !== undefined ? ` (${r.token})` : ""}` : "",
+    r.avail ?? (r.nodeUp ? "undef" : "node down"),
+    r.overall ?? "",
+    r.frozen === undefined ? "" : r.frozen ? "True" : "False",
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)) + 2);
+  const line = (cs: readonly string[]): string => cs.map((c, i) => c.padEnd(widths[i]!)).join("").trimEnd();
+  return [title, line(head), line(head.map((h) => "-".repeat(h.length))), ...cells.map(line)].join("\n") + "\n";
+}

@@ -1,6 +1,6 @@
 // GET /v1/openapi.json: the API described from the zod schemas it validates with.
 import { z } from "zod";
-import { API_ACTIONS, ActionAccepted, ActionBody, ActionRecordSchema, AgentInfo, ErrorBody, ServiceSchema } from "./schemas.js";
+import { API_ACTIONS, CLUSTER_ACTIONS, ActionAccepted, ActionBody, ActionRecordSchema, AgentInfo, ClusterAccepted, ErrorBody, ServiceSchema } from "./schemas.js";
 
 const json = (schema: z.ZodType, io: "input" | "output" = "output") => ({ "application/json": { schema: z.toJSONSchema(schema, { io, unrepresentable: "any" }) } });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: "error", content: json(ErrorBody) }]));
@@ -17,10 +17,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/v1/services/{name}/config": { get: { summary: "the parsed config", parameters: [name], responses: { "200": { description: "section -> keyword -> value", content: { "application/json": { schema: { type: "object" } } } }, ...errors(404, 409) } } },
       "/v1/services/{name}/actions/{action}": {
         post: {
-          summary: "queue an action behind the service's lock",
-          parameters: [name, { name: "action", in: "path", required: true, schema: { type: "string", enum: [...API_ACTIONS] } }],
+          summary: "queue an action behind the service's lock; for a cluster service, start, stop (whole), switch (to), takeover and giveback are asked of the cluster instead",
+          parameters: [name, { name: "action", in: "path", required: true, schema: { type: "string", enum: [...API_ACTIONS, ...CLUSTER_ACTIONS] } }],
           requestBody: { required: false, content: json(ActionBody, "input") },
-          responses: { "202": { description: "queued", content: json(ActionAccepted) }, ...errors(400, 404, 409, 413) },
+          responses: { "202": { description: "queued (an action id), or asked of the cluster", content: { "application/json": { schema: { oneOf: [z.toJSONSchema(ActionAccepted), z.toJSONSchema(ClusterAccepted)] } } } }, ...errors(400, 404, 409, 413) },
         },
       },
       "/v1/services/{name}/history": { get: { summary: "the service's last actions (whoever ran them: the agent, the API, the CLI), newest first, each with the log lines of its time span", parameters: [name], responses: { "200": { description: "ok", content: { "application/json": { schema: { type: "array", items: { type: "object" } } } } }, ...errors(404) } } },
@@ -43,6 +43,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
       "/v1/session": { get: { summary: "TCP only: the session of the cookie (group, expiry, the CSRF token for X-CSRF-Token)", responses: { "200": { description: "ok" }, ...errors(401) } } },
       "/v1/logout": { post: { summary: "TCP only: end the session", responses: { "200": { description: "ok" }, ...errors(403) } } },
       "/metrics": { get: { summary: "Prometheus text format", responses: { "200": { description: "metrics", content: { "text/plain": { schema: { type: "string" } } } } } } },
+      "/v1/cluster": {
+        get: {
+          summary: "the cluster as this node sees it (SPEC §12): its nodes (up = an agent holds the name), and every cluster service this socket may see: intent, move target, owners with their fencing tokens, each node's status",
+          responses: { "200": { description: "ok", content: { "application/json": { schema: { type: "object" } } } }, ...errors(404) },
+        },
+      },
       "/v1/openapi.json": { get: { summary: "this document", responses: { "200": { description: "OpenAPI 3" } } } },
     },
   };

@@ -18,7 +18,8 @@ import type { AgentMetrics } from "../metrics.js";
 import type { ServiceMonitor } from "../monitor.js";
 import type { ActionHistory } from "../action-history.js";
 import { openApiDocument } from "./openapi.js";
-import { API_ACTIONS, ActionBody, SERVICE_NAME, describeZodError } from "./schemas.js";
+import { API_ACTIONS, ActionBody, CLUSTER_ACTIONS, SERVICE_NAME, describeZodError } from "./schemas.js";
+import type { ClusterNode } from "../../cluster/node.js";
 
 /** What the routes read of the agent. */
 export interface ApiContext {
@@ -33,6 +34,8 @@ export interface ApiContext {
   readonly version: string;
   /** the last actions of each service, whoever ran them */
   readonly history?: ActionHistory;
+  /** this node's part of its cluster (SPEC §12), when it has one */
+  readonly cluster?: ClusterNode;
   monitor(name: string): ServiceMonitor | undefined;
 }
 
@@ -62,6 +65,7 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
   };
 
   app.get("/v1/agent", (c) => c.json({ pid: process.pid, ready: ctx.ready, startedAt: new Date(ctx.startedAt).toISOString(), uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000), services: ctx.serviceCount }));
+  app.get("/v1/cluster", (c) => (ctx.cluster ? c.json(ctx.cluster.view((s) => scope.visible(s))) : fail(c, 404, "this node is not in a cluster (no [cluster] in node.conf)")));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument(ctx.version)));
 
   app.get("/v1/services", async (c) => c.json(await Promise.all(ctx.manager.list().filter((n) => scope.visible(n)).map(view))));
@@ -87,7 +91,8 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       const name = known(c.req.param("name"));
       if (!name) return fail(c, 404, `no such service: ${c.req.param("name")}`);
       const action = c.req.param("action");
-      if (!(API_ACTIONS as readonly string[]).includes(action)) return fail(c, 404, `no such action: ${action} (one of ${API_ACTIONS.join(", ")})`);
+      const isMove = (CLUSTER_ACTIONS as readonly string[]).includes(action);
+      if (!(API_ACTIONS as readonly string[]).includes(action) && !isMove) return fail(c, 404, `no such action: ${action} (one of ${[...API_ACTIONS, ...CLUSTER_ACTIONS].join(", ")})`);
       const text = await c.req.text();
       let raw: unknown = {};
       if (text.trim()) {
@@ -99,6 +104,19 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       }
       const body = ActionBody.safeParse(raw);
       if (!body.success) return fail(c, 400, describeZodError(body.error));
+      const whole = !body.data.rid && !body.data.tags && !body.data.subsets;
+      const clustered = ctx.cluster?.isClustered(name) === true;
+      if (isMove && !clustered) return fail(c, 409, `${action}: ${name} is not a cluster service`);
+      if (clustered && (isMove || ((action === "start" || action === "stop") && whole))) {
+        try {
+          const target = await ctx.cluster!.ask(name, action as "start" | "stop" | (typeof CLUSTER_ACTIONS)[number], body.data.to);
+          return c.json({ requested: action, ...(target && { target }) }, 202);
+        } catch (e) {
+          if (e instanceof SvcmgrError) return fail(c, e.exitCode === 2 ? 400 : 409, e.message);
+          throw e;
+        }
+      }
+      if (body.data.to !== undefined) return fail(c, 400, `"to" is for switch only`);
       try {
         const rec = ctx.actions.submit(name, action as (typeof API_ACTIONS)[number], {
           selection: { rids: body.data.rid, tags: body.data.tags, subsets: body.data.subsets },

@@ -4,6 +4,8 @@ import { z } from "zod";
 
 export const SERVICE_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
 export const API_ACTIONS = ["start", "stop", "restart", "freeze", "thaw"] as const;
+/** a cluster service's moves (SPEC §12): asked of the cluster, carried out by the owners' agents */
+export const CLUSTER_ACTIONS = ["switch", "takeover", "giveback"] as const;
 
 const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter(Boolean));
 
@@ -14,10 +16,12 @@ export const ActionBody = z
     subsets: list.optional(),
     force: z.boolean().optional().describe("act even on a frozen service"),
     disable_rollback: z.boolean().optional(),
+    to: z.string().optional().describe("switch: the node to run the cluster service on"),
   })
   .describe("what to act on; an empty body acts on the whole service");
 
 export const ErrorBody = z.object({ error: z.string() });
+export const ClusterAccepted = z.object({ requested: z.string(), target: z.string().optional() }).describe("a cluster service: the request is in etcd; follow it on /v1/cluster or /v1/events");
 export const ActionAccepted = z.object({ id: z.string() });
 
 export const ActionRecordSchema = z.object({

@@ -6,11 +6,13 @@ import { $ } from "./dom.js";
 import { ServiceTable } from "./table.js";
 import { ServiceView } from "./service.js";
 import { addEvent } from "./feed.js";
+import { ClusterPanel } from "./cluster.js";
 
-const TYPES = ["status", "action", "restart", "restart_limit", "daemon", "config"];
+const TYPES = ["status", "action", "restart", "restart_limit", "daemon", "config", "cluster"];
 
 let table;
 let view;
+let cluster;
 let stream;
 /** services whose row must be fetched again, coalesced per burst of events */
 const dirty = new Set();
@@ -60,6 +62,8 @@ function markDirty(name) {
 
 let historyTimer;
 function onEvent(type, d) {
+  if (type === "cluster" || type === "status") cluster.refreshSoon();
+  if (type === "cluster") return; // another node's change: the cluster panel only
   addEvent(type, d);
   markDirty(d.service);
   if (view.name === d.service) {
@@ -103,6 +107,7 @@ async function start(s) {
   $("#node").textContent = s.nodename;
   $("#who").textContent = s.group ? `group ${s.group}` : "all services";
   await loadAll();
+  await cluster.refresh().catch(() => undefined);
   stream = api.eventStream({
     types: TYPES,
     onEvent,
@@ -111,6 +116,7 @@ async function start(s) {
       if (reconnected) {
         // a new agent does not have the old one's events: fetch everything again
         loadAll().catch(() => undefined); // the next event or reconnect tries again
+        cluster.refreshSoon();
         if (view.name) view.refreshAll().catch(() => undefined);
       }
     },
@@ -121,6 +127,7 @@ async function start(s) {
 
 async function main() {
   table = new ServiceTable();
+  cluster = new ClusterPanel();
   view = new ServiceView((svc) => table.rows.has(svc.name) && table.update(svc));
   window.addEventListener("hashchange", route);
   $("#login-form").addEventListener("submit", async (ev) => {

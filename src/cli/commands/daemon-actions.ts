@@ -9,6 +9,7 @@ import { lockHolder } from "../../actions/lock.js";
 import { agentDir, agentLogFile, agentOutFile, agentPidFile } from "../../agent/files.js";
 import { formatOption, useColor, type ActionInput, type ActionSpec, type CliOptions } from "../options.js";
 import type { ListenFlags } from "../../agent/listen-config.js";
+import type { ClusterView } from "../../cluster/node.js";
 
 /** --listen ADDR:PORT [--tls-cert F --tls-key F] (SPEC §11), as given */
 const listenFlags = (input: ActionInput): ListenFlags => input.opts as CliOptions & ListenFlags;
@@ -122,6 +123,16 @@ async function status(input: ActionInput): Promise<number> {
     return 0;
   }
   process.stdout.write(`agent running (pid ${info.body.pid}, up ${duration(info.body.uptimeS)}, ${info.body.services} service${info.body.services === 1 ? "" : "s"} watched)\n`);
+  const cluster = await agentGet<ClusterView>(input.paths, "/v1/cluster");
+  if (cluster?.status === 200) {
+    const v = cluster.body;
+    const owned = v.services.flatMap((s) => s.owners.filter((o) => o.node === v.self).map((o) => `${s.name} (token ${o.token})`));
+    process.stdout.write(
+      `cluster ${v.name}: this node is ${v.self}, lease ${v.lease ?? "none"} (ttl ${v.leaseTtlS}s, ${v.deadlineLeftMs > 0 ? `deadline in ${(v.deadlineLeftMs / 1000).toFixed(1)}s` : "deadline PASSED: failover services stopped"})\n` +
+        `  nodes: ${v.nodes.map((n) => `${n.name} ${n.up ? "up" : "down"}`).join(", ")}\n` +
+        `  owner of: ${owned.length ? owned.join(", ") : "nothing"}\n`,
+    );
+  }
   return 0;
 }
 
