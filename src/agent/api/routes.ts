@@ -109,7 +109,7 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       if (isMove && !clustered) return fail(c, 409, `${action}: ${name} is not a cluster service`);
       if (clustered && (isMove || ((action === "start" || action === "stop") && whole))) {
         try {
-          const target = await ctx.cluster!.ask(name, action as "start" | "stop" | (typeof CLUSTER_ACTIONS)[number], body.data.to);
+          const target = await ctx.cluster.ask(name, action as "start" | "stop" | (typeof CLUSTER_ACTIONS)[number], body.data.to);
           return c.json({ requested: action, ...(target && { target }) }, 202);
         } catch (e) {
           if (e instanceof SvcmgrError) return fail(c, e.exitCode === 2 ? 400 : 409, e.message);
