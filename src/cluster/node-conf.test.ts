@@ -8,7 +8,7 @@ import { readClusterConfig } from "./node-conf.js";
 import { ConfigError } from "../util/errors.js";
 import { resolvePaths } from "../util/paths.js";
 import { Keys } from "./keys.js";
-import { ClusterStore, isClusterConfig } from "./store.js";
+import { ClusterStore, isClusterConfig, type ClusterState } from "./store.js";
 
 function withConf(text: string, self: string): ReturnType<typeof readClusterConfig> | string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "svcl-"));
@@ -59,7 +59,7 @@ void describe("cluster keys and state", () => {
 
   void test("the state follows puts and deletes: an owner's fencing token is its key's create_revision, a deleted service leaves nothing", () => {
     const store = new ClusterStore({ name: "demo", nodes: ["n1", "n2"], self: "n1", endpoints: ["http://127.0.0.1:1"], leaseTtlMs: 6000, file: "node.conf", lines: {} });
-    const state = { revision: 0, nodes: new Map(), services: new Map() };
+    const state: ClusterState = { revision: 0, nodes: new Map(), services: new Map() };
     const kv = (key: string, value: string, createRevision = 7, lease = "42") => ({ key, value, createRevision, modRevision: createRevision, version: 1, lease });
     store.apply(state, keys.config("web"), kv(keys.config("web"), "[DEFAULT]\ntopology = failover\n"));
     store.apply(state, keys.owner("web", 0), kv(keys.owner("web", 0), '{"node":"n2"}', 9, "77"));
