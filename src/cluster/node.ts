@@ -411,6 +411,11 @@ export class ClusterNode implements ClusterHooks {
     this.renewed(); // the watchdog knows this service's socket before anything of it runs
     const r = await this.opts.manager.act(svc, "start", { selection: {}, waitMs: WAIT_MS });
     if (r.ok) {
+      if (!this.session.isValid() || this.mine(svc)?.token !== mine.token) {
+        // the deadline passed or the key went while it started (a pause in the middle): not ours to run
+        await this.fence(svc, "the deadline passed during its start");
+        return;
+      }
       this.started.set(svc, mine.token);
       this.renewed();
       return;

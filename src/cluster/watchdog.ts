@@ -32,6 +32,8 @@ export interface WatchdogLease {
 export const watchdogFile = (p: Paths): string => path.join(p.var, "_agent", "watchdog.json");
 export const watchdogPidFile = (p: Paths): string => path.join(p.var, "_agent", "watchdog.pid");
 const POLL_MS = 100;
+/** past the deadline, running failover containers are looked for this often */
+const SWEEP_MS = 500;
 
 export function renewWatchdog(paths: Paths, lease: WatchdogLease): void {
   writeFileAtomicSync(watchdogFile(paths), JSON.stringify(lease) + "\n", 0o600);
@@ -102,6 +104,7 @@ export async function runWatchdog(paths: Paths, log: Logger, signal: AbortSignal
   fs.writeFileSync(watchdogPidFile(paths), `${process.pid}\n`, { mode: 0o644 });
   log.info(`watchdog running (pid ${process.pid})`);
   let fencedFor: number | undefined;
+  let lastSweep = 0;
   try {
     while (!signal.aborted) {
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -111,13 +114,15 @@ export async function runWatchdog(paths: Paths, log: Logger, signal: AbortSignal
         continue;
       }
       const now = monoMs();
-      if (now >= lease.expires + lease.graceMs && lease.sockets.length && fencedFor !== lease.expires) {
-        const late = now - lease.expires;
-        log.warn(`agent (pid ${lease.agentPid}${pidAlive(lease.agentPid) ? "" : ", gone"}) has not renewed the watchdog for ${late} ms past its deadline: stopping the failover containers`);
+      if (now >= lease.expires + lease.graceMs && lease.sockets.length && (fencedFor !== lease.expires || now - lastSweep >= SWEEP_MS)) {
+        // past the deadline: every failover container is killed, again at each sweep (a start the agent had begun before a pause may still land)
+        const first = fencedFor !== lease.expires;
+        if (first) log.warn(`agent (pid ${lease.agentPid}${pidAlive(lease.agentPid) ? "" : ", gone"}) has not renewed the watchdog for ${now - lease.expires} ms past its deadline: stopping the failover containers`);
         const n = await fenceContainers(lease.sockets, log, 0);
         const done = monoMs();
-        log.warn(`fenced ${n} container${n === 1 ? "" : "s"}, ${done <= lease.stopBy ? `${lease.stopBy - done} ms before` : `${done - lease.stopBy} ms AFTER`} the lease could pass to another node`);
+        if (first || n) log.warn(`fenced ${n} container${n === 1 ? "" : "s"}, ${done <= lease.stopBy ? `${lease.stopBy - done} ms before` : `${done - lease.stopBy} ms AFTER`} the lease could pass to another node`);
         fencedFor = lease.expires;
+        lastSweep = done;
       }
       if (!pidAlive(lease.agentPid) && fencedFor === lease.expires) {
         disarmWatchdog(paths);
