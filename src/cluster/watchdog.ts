@@ -124,7 +124,8 @@ export async function runWatchdog(paths: Paths, log: Logger, signal: AbortSignal
         fencedFor = lease.expires;
         lastSweep = done;
       }
-      if (!pidAlive(lease.agentPid) && fencedFor === lease.expires) {
+      // the agent is gone and nothing of it can still run: done (a new agent starts a new watchdog)
+      if (!pidAlive(lease.agentPid) && !watchdogAgentAlive(paths) && (fencedFor === lease.expires || (!lease.sockets.length && monoMs() > lease.expires))) {
         disarmWatchdog(paths);
         break;
       }
