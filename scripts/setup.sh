@@ -18,6 +18,11 @@ declare -A NEED=(
   [fuser]=psmisc
   [chromium]=chromium   # the dashboard's browser tests (playwright-core drives it; no browser download)
   [openssl]=openssl
+  [etcd]=etcd-server    # the cluster tests (SPEC §12) run their own members, one per node namespace
+  [etcdctl]=etcd-client
+  [nsenter]=util-linux
+  [iptables]=iptables   # the cluster rig's partitions
+  [curl]=curl
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
@@ -32,6 +37,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" etcd-server "* ]]; then
+    # the package may start (and enable) a system etcd on 2379/2380: the tests want none
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now etcd.service >/dev/null 2>&1 || true
+    else
+      service etcd stop >/dev/null 2>&1 || true
+    fi
+    for pid in $(pgrep -u etcd -x etcd || true); do kill -TERM "$pid" 2>/dev/null || true; done
+  fi
 fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

@@ -131,6 +131,8 @@ export interface LocalRegistry {
   port: number;
   /** host:port to prefix image names with */
   address: string;
+  /** the registry's storage (rootdirectory), removed by stop() */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -192,7 +194,7 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
     }
     await sleep(20);
   }
-  return { port, address: `127.0.0.1:${port}`, stop };
+  return { port, address: `127.0.0.1:${port}`, dataDir: path.join(dir, "data"), stop };
 }
 
 /** Tag `image` as <registry>/<repo> and push it; returns the pushed reference. */
