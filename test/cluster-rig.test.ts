@@ -174,3 +174,26 @@ describe("the cluster rig", { skip }, () => {
     await rig.cleanup();
   });
 });
+
+describe("a rig that fails half-way through startRig", { skip }, () => {
+  test("is cleaned up: its etcd members, namespaces and directories are gone", async () => {
+    let name = "";
+    // the image build fails while the members are already up and electing
+    await assert.rejects(startRig({ images: [{ ref: "bad:1", changes: ["NOSUCHINSTRUCTION x"] }] }), (e: Error) => {
+      name = /^rig (svr[0-9a-f]+) did not start/.exec(e.message)?.[1] ?? "";
+      return name !== "";
+    });
+    assert.deepEqual(fs.readdirSync("/run/netns").filter((n) => n.startsWith(`${name}-`)), [], "no namespace left");
+    assert.equal(fs.existsSync(`/tmp/${name}`), false, "no directory left");
+    const procs = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p) && pidAlive(Number(p)) && readCmdline(p).includes(`/tmp/${name}/`));
+    assert.deepEqual(procs, [], "no process left");
+  });
+});
+
+function readCmdline(pid: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}

@@ -408,7 +408,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     await rig.build(opts.images ?? []);
   } catch (e) {
     await rig.cleanup().catch((c: Error) => console.error(`# ${c.message}`));
-    throw e;
+    throw new Error(`rig ${name} did not start (cleaned up): ${(e as Error).message}`, { cause: e });
   }
   return rig;
 }
