@@ -448,7 +448,11 @@ export class ClusterNode implements ClusterHooks {
     const socket = cfg && this.socketOf(cfg);
     const budgetS = Math.max(0, Math.floor((this.session.stopBy - monoMs() - 500) / 1000));
     this.log.warn(`${svc}: ${why}: stopping it now`);
-    if (socket) await fenceContainers([socket], this.log.child({ svc }), budgetS);
+    if (socket) {
+      const n = await fenceContainers([socket], this.log.child({ svc }), budgetS);
+      const left = Math.round(this.session.stopBy - monoMs());
+      if (n) this.log.warn(`${svc}: ${n} container${n === 1 ? "" : "s"} stopped, ${left >= 0 ? `${left} ms before` : `${-left} ms AFTER`} the lease could pass to another node`);
+    }
     const r = await this.opts.manager.act(svc, "stop", { selection: {}, waitMs: WAIT_MS });
     if (!r.ok) this.log.warn(`${svc}: the stop after the fence failed`);
   }
