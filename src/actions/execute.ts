@@ -1,7 +1,10 @@
 // The executor: runs the planner's plan. Subsets marked parallel run their
 // members at once (bounded); a start pushes an undo step only after a real
 // change, and a failed start replays those steps in reverse, going on past a
-// failing step.
+// failing step. A resource can also fail after its start returned (a
+// container that exits at once, seen by the target's watch, and by its last
+// look at the end of the start): once one has, no further member begins, and
+// the start fails and rolls back as if that start had thrown.
 import pLimit from "p-limit";
 import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -48,6 +51,12 @@ export interface PlanTarget {
   readonly log: Logger;
   drivers(): Promise<Map<string, ResourceDriver>>;
   afterRollback(): Promise<void>;
+  /** resources that failed after their start returned, reported (and logged) by the target as they come */
+  lateFailures?(): readonly { rid: string; error: string }[];
+  /** before the next ordered start (the next member of a serial subset, the next stage): the late failures seen so far are reported */
+  checkpoint?(): Promise<void>;
+  /** the end of a start that went through: the last look, after which every late failure is reported */
+  settleStart?(): Promise<void>;
 }
 
 /** Run a plan on a service. */
@@ -56,6 +65,13 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
   const failed: PlanOutcome["failed"] = [];
   const limit = pLimit(opts.concurrency ?? 8);
   const drivers = await rt.drivers();
+  const late = (): readonly { rid: string; error: string }[] => (plan.action === "start" ? (rt.lateFailures?.() ?? []) : []);
+  const stopped = (): boolean => failed.length > 0 || late().length > 0;
+  /** may the next ordered start begin? */
+  const goOn = async (): Promise<boolean> => {
+    if (plan.action === "start" && !stopped()) await rt.checkpoint?.();
+    return !stopped();
+  };
   if (plan.action === "start") {
     // checks that must pass before anything is touched (an address already in use)
     for (const stage of plan.stages) {
@@ -91,9 +107,17 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
         }
       }
     };
-    if (stage.parallel && stage.rids.length > 1) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
-    else for (const rid of stage.rids) if (!failed.length) await one(rid);
-    if (failed.length) break;
+    if (stage.parallel && stage.rids.length > 1) {
+      if (await goOn()) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
+    } else for (const rid of stage.rids) if (await goOn()) await one(rid);
+    if (stopped()) break;
+  }
+  if (plan.action === "start" && !stopped()) await rt.settleStart?.();
+  // a resource that failed after its start is down: a failure, with nothing of its own to undo
+  for (const l of late()) {
+    if (failed.some((f) => f.rid === l.rid)) continue;
+    failed.push(l);
+    undo.splice(0, undo.length, ...undo.filter((u) => u.rid !== l.rid));
   }
   const rolledBack: string[] = [];
   const rollbackFailed: string[] = [];

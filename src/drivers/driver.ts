@@ -37,6 +37,10 @@ export interface ResourceDriver {
 export interface ServiceShared {
   /** After a failed start was rolled back: take down what this object brought up for that start. */
   afterRollback?(): Promise<void>;
+  /** Before the next ordered start of an action: every failure seen so far is reported (DriverContext.startFailed). */
+  checkpoint?(): Promise<void>;
+  /** The end of a start, after the final status evaluation: every failure this object watches for has been reported. */
+  settle?(): Promise<void>;
   /** The runtime is done: close clients and streams. */
   close?(): void;
 }
@@ -57,6 +61,12 @@ export interface DriverContext {
   driver(rid: string): Promise<ResourceDriver | undefined>;
   /** The object kept under `key` for this runtime, made by `make` on first use. */
   shared<T extends ServiceShared>(key: string, make: () => T): T;
+  /**
+   * A resource whose start already returned has failed since, during the
+   * same action (a container that exited at once): the action fails and
+   * rolls back. Logged at once; reported once per rid.
+   */
+  startFailed(rid: string, error: string): void;
 }
 
 /** A driver's manifest: its keywords (for the config layer) and how it makes its driver. */

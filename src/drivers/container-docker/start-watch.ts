@@ -1,0 +1,156 @@
+// What the container starts of one action share on their daemon, so that a
+// start makes no call the bare create and start calls do not need:
+// - one listing of the service's containers, taken once before the first
+//   start, instead of an inspect per container;
+// - whether each image defines a healthcheck, asked once per image;
+// - one subscription to the `die` events of the service's containers, open
+//   for the whole action: a container this action started that dies before
+//   the action is over has failed its start (SPEC §6: it exited at once), and
+//   the action fails and rolls back as soon as that is known. No fixed wait.
+// A die event comes 20-130 ms after the exit (dockerd sends it once it has
+// cleaned up after the container), so the containers of an action's last
+// stage are looked at once more by its final status evaluation: their state,
+// and their main process itself (gone within a few ms when the command fails
+// at once), as the daemon may not have seen the exit yet.
+import fs from "node:fs";
+import { pidAlive } from "../../util/proc.js";
+import type { ContainerInspect, ContainerSummary, DockerEngine } from "./engine.js";
+
+/** The listing's answer for one name: its summary, "absent" when the service has no such container, undefined when not known (ask the engine). */
+export type Known = ContainerSummary | "absent" | undefined;
+
+/**
+ * Its main process (host pid, checked to be in this container's cgroup) is
+ * gone. `visible`: the daemon's processes are in this pid namespace (the
+ * private daemon, which svcmgr runs), so a pid not found is a process gone;
+ * otherwise only a process seen in the container's cgroup and dead is.
+ */
+function mainProcessGone(info: ContainerInspect, visible: boolean): boolean {
+  const pid = info.State.Pid;
+  if (!pid) return false;
+  let cgroup: string;
+  try {
+    cgroup = fs.readFileSync(`/proc/${pid}/cgroup`, "utf8");
+  } catch {
+    return visible;
+  }
+  if (!cgroup.includes(info.Id)) return visible; // the pid is another process's now
+  return !pidAlive(pid);
+}
+
+const hasTest = (test: readonly string[] | null | undefined): boolean => Array.isArray(test) && test.length > 0 && test[0] !== "NONE";
+
+export class StartWatch {
+  private opened: Promise<void> | undefined;
+  private listing: Map<string, ContainerSummary> | undefined;
+  private readonly asked = new Set<string>();
+  private readonly images = new Map<string, Promise<boolean>>();
+  /** container id -> rid, for the containers this action is starting */
+  private readonly watched = new Map<string, string>();
+  private readonly reported = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+
+  /**
+   * `label`: the service's label filter (`com.svcmgr.service=NAME`);
+   * `report(rid, error)`: a watched container failed (the action fails);
+   * `visible`: the daemon's processes are in this pid namespace.
+   */
+  constructor(
+    private readonly docker: DockerEngine,
+    private readonly label: string,
+    private readonly report: (rid: string, error: string) => void,
+    private readonly visible = false,
+  ) {}
+
+  /**
+   * List the service's containers, ask whether these images define a
+   * healthcheck, and subscribe to the die events, all at once; once per
+   * action (later calls share the first). Resolves once subscribed.
+   */
+  open(images: readonly string[]): Promise<void> {
+    this.opened ??= (async () => {
+      for (const image of images) this.imageHealthcheck(image).catch(() => undefined);
+      const [list, events] = await Promise.all([
+        this.docker.listContainers({ all: true, filters: { label: [this.label] } }),
+        this.docker.events({ filters: { type: ["container"], event: ["die"], label: [this.label] } }, this.abort.signal),
+      ]);
+      this.listing = new Map(list.flatMap((c) => c.Names.map((n) => [n.replace(/^\//, ""), c] as const)));
+      void this.follow(events);
+    })();
+    return this.opened;
+  }
+
+  private async follow(events: AsyncIterable<{ Actor: { ID: string; Attributes: Record<string, string> } }>): Promise<void> {
+    try {
+      for await (const ev of events) this.failed(ev.Actor.ID, `container exited with code ${ev.Actor.Attributes.exitCode ?? "?"} right after start`);
+    } catch {
+      // the daemon went away: the calls of the action say so
+    }
+  }
+
+  /** The listed container of this name, answered once per name (a second start in the same action asks the engine). */
+  take(name: string): Known {
+    if (!this.listing || this.asked.has(name)) return undefined;
+    this.asked.add(name);
+    return this.listing.get(name) ?? "absent";
+  }
+
+  /** Does this image's config define a healthcheck? Asked once per image per action. */
+  imageHealthcheck(image: string): Promise<boolean> {
+    let p = this.images.get(image);
+    if (!p) {
+      p = this.docker.inspectImage(image).then((i) => hasTest(i?.Config?.Healthcheck?.Test));
+      this.images.set(image, p);
+    }
+    return p;
+  }
+
+  /** This container is about to be started by this action: a die from now on fails the action. */
+  watch(id: string, rid: string): void {
+    this.watched.set(id, rid);
+  }
+
+  /** A container id (stopped on purpose: a rollback) or a rid (its start threw: that is its failure): a die is no failure any more. */
+  unwatch(idOrRid: string): void {
+    for (const [id, rid] of this.watched) if (id === idOrRid || rid === idOrRid) this.watched.delete(id);
+  }
+
+  /**
+   * What a status evaluation saw: a watched container that is not running,
+   * or whose main process is gone (the daemon has not seen it yet), has
+   * failed its start.
+   */
+  observed(info: ContainerInspect): void {
+    if (!this.watched.has(info.Id)) return;
+    if (!info.State.Running) this.failed(info.Id, `container exited with code ${info.State.ExitCode} right after start`);
+    else if (mainProcessGone(info, this.visible)) this.failed(info.Id, "container exited right after start");
+  }
+
+  private failed(id: string, message: string): void {
+    const rid = this.watched.get(id);
+    if (rid === undefined || this.reported.has(id)) return;
+    this.reported.add(id);
+    const p = this.lastLogLines(id).then((tail) => this.report(rid, message + tail));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private async lastLogLines(id: string): Promise<string> {
+    try {
+      const text = (await this.docker.containerLogs(id, 5)).trim();
+      return text ? `; last output: ${text.split("\n").join(" | ")}` : "";
+    } catch {
+      return "";
+    }
+  }
+
+  /** Every failure seen so far is reported (before the next ordered start, and at the end). */
+  async settle(): Promise<void> {
+    while (this.pending.size) await Promise.all(this.pending);
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}
