@@ -55,6 +55,9 @@ export function nodeBundleOptions(format: "esm" | "cjs" = "esm"): BuildOptions {
     target: "node20",
     plugins: [lazyModules, zodEnglishOnly],
     logLevel: "warning",
+    // a third less to read, hash and keep at every start (1.7 -> 1.1 MB; ~8 ms of svcmon's ~110 ms); names are kept
+    minifyWhitespace: true,
+    minifySyntax: true,
     ...(format === "cjs"
       ? { define: { "import.meta.url": "__bundleUrl" } }
       : // the CommonJS dependencies (commander, pino, dockerode) call require(): node's own modules, and the lazy ones above
