@@ -1,7 +1,7 @@
 // Every benchmark, one command:  npm run bench   (= node --import tsx bench/run.ts)
 //
-// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many),
-//          --only orchestration,daemon,status,cli   --json FILE (all samples)
+// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many, mass N/2),
+//          --only orchestration,daemon,status,cli,mass   --json FILE (all samples)
 //          --no-setup (skip scripts/setup.sh and the docker-compose check)
 //          --calm C (before each unit of measurement, wait up to 3 min until
 //                    fewer than C CPUs were busy over the last 2 s)
@@ -21,8 +21,9 @@ import { benchOrchestration, setupOrchestration, upForStatus } from "./suites/or
 import { benchDaemon } from "./suites/daemon.js";
 import { benchStatus } from "./suites/status.js";
 import { benchCli } from "./suites/cli.js";
+import { benchMass, setupMass } from "./suites/mass.js";
 
-const SUITES = ["orchestration", "daemon", "status", "cli"] as const;
+const SUITES = ["orchestration", "daemon", "status", "cli", "mass"] as const;
 type Suite = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
@@ -99,7 +100,7 @@ async function buildProbe(): Promise<string> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0 && (opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status"))) {
+  if (process.getuid?.() !== 0 && ["orchestration", "daemon", "status", "mass"].some((x) => opts.only.has(x as Suite))) {
     throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
   }
   if (opts.setup) await setup();
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   try {
     const floor = await buildFloor();
     const probe = await buildProbe();
-    const needDocker = opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status");
+    const needDocker = ["orchestration", "daemon", "status", "mass"].some((x) => opts.only.has(x as Suite));
     const orch = needDocker ? await setupOrchestration(cleanup, floor, log) : undefined;
     if (orch && opts.only.has("orchestration")) {
       const r = await benchOrchestration(orch, opts.runs, log);
@@ -141,6 +142,12 @@ async function main(): Promise<void> {
       const r = await benchStatus(orch, cleanup, opts.runs * 2, log);
       rows.push(...r.rows);
       all.status = r.samples;
+      loads.push(load1());
+    }
+    if (orch && opts.only.has("mass")) {
+      const r = await benchMass(await setupMass(cleanup, orch.image, log), Math.max(2, Math.ceil(opts.runs / 2)), log);
+      rows.push(...r.rows);
+      all.mass = r.samples;
       loads.push(load1());
     }
     if (opts.only.has("cli")) {
