@@ -6,10 +6,12 @@
 //   svcmgr          `svcmgr -s busybox.opensvc.com start|stop`
 //   curl            bench/curl-floor.ts: one curl per create and start call
 //                   svcmgr makes, same order and parallelism, nothing else
-//   floor           bench/floor.ts: the same Engine API calls, same order and
-//                   parallelism, the same daemon steps, and the same check that
-//                   a container did not exit at once
-//   floor-nocheck   the floor without that check (what the check costs)
+//   floor           bench/floor.ts, the Node floor: the Engine API calls of
+//                   svcmgr's earlier design (inspect, create + start, inspect
+//                   per container, and its 50 ms check on the main process
+//                   that the container did not exit at once), same order and
+//                   parallelism, the same daemon steps
+//   floor-nocheck   the Node floor without that check
 //   compose         Debian's docker-compose 1.29, `depends_on` giving the order
 //                   (`up -d` the first time, `start` later, `stop`); for a cold
 //                   start a plain dockerd with the same flags is started first
@@ -43,7 +45,7 @@ const SUBSETS: { subset: string; parallel: boolean; members: number[] }[] = [
   { subset: "01appservers", parallel: true, members: [2, 3, 4, 5] },
   { subset: "02webservers", parallel: false, members: [6, 7] },
 ];
-/** svcmgr's window for a container's command to exit at once (SETTLE_MS in container.ts) */
+/** the Node floor's window for a container's command to exit at once (svcmgr's, until it watched die events instead) */
 export const SETTLE_MS = 50;
 
 export interface OrchestrationEnv {
