@@ -61,7 +61,7 @@ class FakeDriver implements ResourceDriver {
   }
 }
 
-function target(specs: Record<string, FakeSpec>): { t: PlanTarget & { rollbacks: number }; calls: string[]; records: LogRecord[] } {
+function target(specs: Record<string, FakeSpec>, goesDown: string[] = []): { t: PlanTarget & { rollbacks: number }; calls: string[]; records: LogRecord[] } {
   const calls: string[] = [];
   const records: LogRecord[] = [];
   const late: { rid: string; error: string }[] = [];
@@ -82,6 +82,8 @@ function target(specs: Record<string, FakeSpec>): { t: PlanTarget & { rollbacks:
       for (const f of atLook.splice(0)) f();
       return Promise.resolve();
     },
+    // found up by the start, gone down since (told once, at the first settle)
+    wentDown: () => goesDown.splice(0),
     afterRollback() {
       this.rollbacks++;
       return Promise.resolve();
@@ -170,6 +172,13 @@ void describe("executor", () => {
     assert.deepEqual(o.failed.map((f) => f.rid), ["b"]);
     assert.deepEqual(o.rolledBack, ["a"]);
     assert.deepEqual(calls, ["start a", "start b", "settle", "stop a"]);
+  });
+
+  void test("what the start found up and went down during it (a stop still under way) is started again at its end, in plan order", async () => {
+    const { t, calls } = target({ a: { start: "noop" }, b: {}, c: { start: "noop" } }, ["c", "a"]);
+    const o = await executePlan(t, startPlan(serial("a"), serial("b"), serial("c")), { rollback: true });
+    assert.equal(o.ok, true);
+    assert.deepEqual(calls, ["start a", "start b", "start c", "settle", "start a", "start c", "settle"]);
   });
 
   void test("the final look comes after the last stage of a start only, never after a failure nor for a stop", async () => {

@@ -57,6 +57,8 @@ export interface PlanTarget {
   checkpoint?(): Promise<void>;
   /** the end of a start that went through: the last look, after which every late failure is reported */
   settleStart?(): Promise<void>;
+  /** after settleStart: what this start found up and went down since (a stop still under way), to start again */
+  wentDown?(): readonly string[];
 }
 
 /** Run a plan on a service. */
@@ -85,34 +87,42 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
       }
     }
   }
-  for (const stage of plan.stages) {
-    const one = async (rid: string): Promise<void> => {
-      const d = drivers.get(rid)!;
-      try {
-        if (opts.provision && plan.action === "start") await d.provision?.();
-        const changed = plan.action === "start" ? await d.start() : await d.stop();
-        if (changed && plan.action === "start") undo.push({ rid, undo: () => d.stop() });
-      } catch (e) {
-        const log = rt.log.child({ rid });
-        if (d.cfg.optional) {
-          log.warn(`optional resource failed to ${plan.action}: ${errorMessage(e)}`);
-          return;
-        }
-        log.error(errorMessage(e));
-        failed.push({ rid, error: errorMessage(e) });
-        // a start that failed half-way leaves its resource up (a container running but never healthy): undo it too
-        if (plan.action === "start" && opts.rollback) {
-          const st = await d.status().catch(() => undefined);
-          if (st && (st.status === "up" || st.status === "warn" || st.status === "stdby up")) undo.push({ rid, undo: () => d.stop() });
-        }
+  const one = async (rid: string): Promise<void> => {
+    const d = drivers.get(rid)!;
+    try {
+      if (opts.provision && plan.action === "start") await d.provision?.();
+      const changed = plan.action === "start" ? await d.start() : await d.stop();
+      if (changed && plan.action === "start") undo.push({ rid, undo: () => d.stop() });
+    } catch (e) {
+      const log = rt.log.child({ rid });
+      if (d.cfg.optional) {
+        log.warn(`optional resource failed to ${plan.action}: ${errorMessage(e)}`);
+        return;
       }
-    };
+      log.error(errorMessage(e));
+      failed.push({ rid, error: errorMessage(e) });
+      // a start that failed half-way leaves its resource up (a container running but never healthy): undo it too
+      if (plan.action === "start" && opts.rollback) {
+        const st = await d.status().catch(() => undefined);
+        if (st && (st.status === "up" || st.status === "warn" || st.status === "stdby up")) undo.push({ rid, undo: () => d.stop() });
+      }
+    }
+  };
+  for (const stage of plan.stages) {
     if (stage.parallel && stage.rids.length > 1) {
       if (await goOn()) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
     } else for (const rid of stage.rids) if (await goOn()) await one(rid);
     if (stopped()) break;
   }
-  if (plan.action === "start" && !stopped()) await rt.settleStart?.();
+  if (plan.action === "start" && !stopped()) {
+    await rt.settleStart?.();
+    // found up, then gone down under this start (a killed stop's last containers): started again, in plan order, once
+    const again = new Set(rt.wentDown?.() ?? []);
+    if (again.size) {
+      for (const rid of plan.stages.flatMap((s) => s.rids).filter((r) => again.has(r))) if (await goOn()) await one(rid);
+      if (!stopped()) await rt.settleStart?.();
+    }
+  }
   // a resource that failed after its start is down: a failure, with nothing of its own to undo
   for (const l of late()) {
     if (failed.some((f) => f.rid === l.rid)) continue;

@@ -41,6 +41,8 @@ export interface ServiceShared {
   checkpoint?(): Promise<void>;
   /** The end of a start, after the final status evaluation: every failure this object watches for has been reported. */
   settle?(): Promise<void>;
+  /** Resources found up by this start that went down since (a stop still under way): it starts them again. */
+  wentDown?(): string[];
   /** The runtime is done: close clients and streams. */
   close?(): void;
 }

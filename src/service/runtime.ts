@@ -91,6 +91,11 @@ export class ServiceRuntime implements DriverContext {
     this.kept = this.late.length ? undefined : { status, startedAt };
   }
 
+  /** Resources this start found up that went down since (told by settleStart): to start again. */
+  wentDown(): string[] {
+    return [...this.sharedObjects.values()].flatMap((o) => o.wentDown?.() ?? []);
+  }
+
   /** After a rolled-back start: each shared object takes down what it brought up for it. */
   async afterRollback(): Promise<void> {
     this.kept = undefined;

@@ -372,6 +372,20 @@ void describe("start", () => {
     assert.deepEqual(h.daemon.failures, []);
   });
 
+  void test("a container found up that goes down during the action (a killed stop's, still under way) is told to be started again", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    const c = h.fake.add(NAME, { Status: "running", Running: true }, h.d.configHash);
+    assert.equal(await h.d.start(), false, "already up");
+    assert.deepEqual(h.daemon.watching()!.wentDown(), []);
+    c.State = { ...c.State, Status: "exited", Running: false, ExitCode: 143 }; // the stop's TERM lands
+    await h.d.status(); // the action's final look
+    assert.deepEqual(h.daemon.watching()!.wentDown(), ["container#1"]);
+    assert.deepEqual(h.daemon.failures, [], "not a failure of this start");
+    assert.equal(await h.d.start(), true, "started again");
+    assert.deepEqual(h.daemon.watching()!.wentDown(), []);
+    h.daemon.close();
+  });
+
   void test("a container stopped on purpose during the action (a rollback) has not failed", async () => {
     const h = driverOnFake(["run_command = sleep 60"]);
     assert.equal(await h.d.start(), true);

@@ -166,6 +166,7 @@ export class DockerContainer implements ResourceDriver {
       c = { id: known.Id, running: ["running", "paused", "restarting"].includes(known.State), hash: known.Labels?.[LABEL_HASH] };
     }
     if (c?.running) {
+      watch.foundUp(c.id, this.cfg.rid);
       const drift = c.hash !== this.configHash;
       this.log.info(`container ${this.name} is already up${drift ? " (config changed: restart to apply)" : ""}`);
       return false;

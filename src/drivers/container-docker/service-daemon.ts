@@ -118,6 +118,10 @@ export class ServiceDocker implements ContainerDaemon {
     return this.watch?.settle() ?? Promise.resolve();
   }
 
+  wentDown(): string[] {
+    return this.watch?.wentDown() ?? [];
+  }
+
   cliArgs(): string[] {
     return this.daemon.cliArgs();
   }

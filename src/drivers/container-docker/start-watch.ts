@@ -7,6 +7,10 @@
 //   for the whole action: a container this action started that dies before
 //   the action is over has failed its start (SPEC §6: it exited at once), and
 //   the action fails and rolls back as soon as that is known. No fixed wait.
+// A container found running (already up) that dies during the action was on
+// its way down (a stop, killed, left in dockerd's hands): it went down, and
+// the action starts it again at its end.
+//
 // A die event comes 20-130 ms after the exit (dockerd sends it once it has
 // cleaned up after the container), so the containers of an action's last
 // stage are looked at once more by its final status evaluation: their state,
@@ -47,6 +51,9 @@ export class StartWatch {
   private readonly images = new Map<string, Promise<boolean>>();
   /** container id -> rid, for the containers this action is starting */
   private readonly watched = new Map<string, string>();
+  /** container id -> rid, for the containers found running (already up) */
+  private readonly found = new Map<string, string>();
+  private readonly down = new Set<string>();
   private readonly reported = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -108,12 +115,24 @@ export class StartWatch {
 
   /** This container is about to be started by this action: a die from now on fails the action. */
   watch(id: string, rid: string): void {
+    this.found.delete(id);
+    this.down.delete(rid);
     this.watched.set(id, rid);
+  }
+
+  /** This container was found running: if it goes down during the action, it is started again at the end. */
+  foundUp(id: string, rid: string): void {
+    this.found.set(id, rid);
+  }
+
+  /** the rids of containers found running that went down since */
+  wentDown(): string[] {
+    return [...this.down];
   }
 
   /** A container id (stopped on purpose: a rollback) or a rid (its start threw: that is its failure): a die is no failure any more. */
   unwatch(idOrRid: string): void {
-    for (const [id, rid] of this.watched) if (id === idOrRid || rid === idOrRid) this.watched.delete(id);
+    for (const m of [this.watched, this.found]) for (const [id, rid] of m) if (id === idOrRid || rid === idOrRid) m.delete(id);
   }
 
   /**
@@ -122,12 +141,16 @@ export class StartWatch {
    * failed its start.
    */
   observed(info: ContainerInspect): void {
+    const found = this.found.get(info.Id);
+    if (found !== undefined && !info.State.Running) this.down.add(found);
     if (!this.watched.has(info.Id)) return;
     if (!info.State.Running) this.failed(info.Id, `container exited with code ${info.State.ExitCode} right after start`);
     else if (mainProcessGone(info, this.visible)) this.failed(info.Id, "container exited right after start");
   }
 
   private failed(id: string, message: string): void {
+    const found = this.found.get(id);
+    if (found !== undefined) this.down.add(found);
     const rid = this.watched.get(id);
     if (rid === undefined || this.reported.has(id)) return;
     this.reported.add(id);
