@@ -20,4 +20,16 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", ignoreRestSiblings: true }],
     },
   },
+  {
+    // the dashboard's page: plain ES modules run by the browser, served as they are (no type information)
+    files: ["src/agent/web/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: "module",
+      parserOptions: { project: false, program: null, projectService: false },
+      globals: Object.fromEntries(
+        ["window", "document", "location", "sessionStorage", "Event", "fetch", "EventSource", "performance", "requestAnimationFrame", "setTimeout", "clearTimeout", "Node", "TextDecoderStream", "AbortController", "console"].map((g) => [g, "readonly"]),
+      ),
+    },
+  },
 );

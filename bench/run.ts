@@ -1,7 +1,8 @@
 // Every benchmark, one command:  npm run bench   (= node --import tsx bench/run.ts)
 //
-// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many, mass N/2),
-//          --only orchestration,daemon,status,cli,mass   --json FILE (all samples)
+// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many, mass N/2;
+//          agent: N restarts each, N idle windows of 30 s, 2N svcmon/API runs),
+//          --only orchestration,daemon,status,cli,mass,agent,api   --json FILE (all samples)
 //          --no-setup (skip scripts/setup.sh and the docker-compose check)
 //          --calm C (before each unit of measurement, wait up to 3 min until
 //                    fewer than C CPUs were busy over the last 2 s)
@@ -22,8 +23,10 @@ import { benchDaemon } from "./suites/daemon.js";
 import { benchStatus } from "./suites/status.js";
 import { benchCli } from "./suites/cli.js";
 import { benchMass, setupMass } from "./suites/mass.js";
+import { benchAgent } from "./suites/agent.js";
+import { benchApi } from "./suites/api.js";
 
-const SUITES = ["orchestration", "daemon", "status", "cli", "mass"] as const;
+const SUITES = ["orchestration", "daemon", "status", "cli", "mass", "agent", "api"] as const;
 type Suite = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
@@ -100,7 +103,7 @@ async function buildProbe(): Promise<string> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0 && ["orchestration", "daemon", "status", "mass"].some((x) => opts.only.has(x as Suite))) {
+  if (process.getuid?.() !== 0 && ["orchestration", "daemon", "status", "mass", "agent"].some((x) => opts.only.has(x as Suite))) {
     throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
   }
   if (opts.setup) await setup();
@@ -156,6 +159,18 @@ async function main(): Promise<void> {
       all.cli = r.samples;
       loads.push(load1());
     }
+    if (opts.only.has("agent")) {
+      const r = await benchAgent(cleanup, opts.runs, log);
+      rows.push(...r.rows);
+      all.agent = r.samples;
+      loads.push(load1());
+    }
+    if (opts.only.has("api")) {
+      const r = await benchApi(cleanup, opts.runs, log);
+      rows.push(...r.rows);
+      all.api = r.samples;
+      loads.push(load1());
+    }
   } finally {
     await cleanup.run(log);
   }
@@ -163,7 +178,7 @@ async function main(): Promise<void> {
     `svcmgr benchmarks, ${started.toISOString()}`,
     `machine: ${machine()}`,
     `load average (1 min) during the run: ${loads.map((l) => l.toFixed(2)).join(" -> ")}`,
-    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
+    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4}, mass: ${Math.max(2, Math.ceil(opts.runs / 2))}, agent's svcmon and API: ${opts.runs * 2})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
     "",
   ].join("\n");
   process.stdout.write(header + formatTable(rows));

@@ -16,6 +16,8 @@ declare -A NEED=(
   [arping]=arping
   [docker-registry]=docker-registry
   [fuser]=psmisc
+  [chromium]=chromium   # the dashboard's browser tests (playwright-core drives it; no browser download)
+  [openssl]=openssl
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
@@ -32,6 +34,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error

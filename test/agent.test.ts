@@ -146,6 +146,9 @@ describe("the node agent", { skip }, () => {
     );
     assert.match(tree, /overall\s+warn/);
     assert.match(r.read("log/flappy.log"), /restart 2\/2: container died \(exit code 0\)/);
+    // an operator's start gives the tries back
+    ok(r.run(["-s", "flappy", "start"]), "start flappy again");
+    await until("a new first try", () => (r.read("log/flappy.log").match(/restart 1\/2:/g)?.length ?? 0) >= 2 || undefined, 10_000, 100);
     ok(r.run(["-s", "flappy", "stop"]), "stop flappy");
   });
 

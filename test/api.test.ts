@@ -297,6 +297,35 @@ describe("the agent's API", { skip }, () => {
     assert.equal(schema.additionalProperties, false, "unknown fields refused, as the validator does");
   });
 
+  test("clients come and go, actions run: the agent keeps no file descriptor of theirs", async () => {
+    const pid = (JSON.parse(r.read("var/_agent/agent.pid")) as { pid: number }).pid;
+    const fds = () => fs.readdirSync(`/proc/${pid}/fd`).length;
+    const settle = async () => {
+      // closed sockets are released asynchronously: the count settles within a moment
+      for (let i = 0, last = -1; i < 50; i++) {
+        const n = fds();
+        if (n === last) return n;
+        last = n;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      return fds();
+    };
+    const before = await settle();
+    for (let round = 0; round < 5; round++) {
+      const readers = Array.from({ length: 20 }, () => readEvents(api));
+      await Promise.all(Array.from({ length: 40 }, () => request(api, "GET", "/v1/services")));
+      const { id } = (await request(api, "POST", "/v1/services/a2/actions/restart", "{}")).json() as { id: string };
+      for (let st = ""; st !== "succeeded" && st !== "failed"; ) {
+        st = ((await request(api, "GET", `/v1/actions/${id}`)).json() as { state: string }).state;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      readers.forEach((x) => x.close());
+    }
+    const after = await settle();
+    console.log(`# agent file descriptors: ${before} before, ${after} after 100 event readers, 200 requests and 5 actions`);
+    assert.ok(after <= before + 2, `${after - before} descriptors more than before`);
+  });
+
   test("bad requests get a JSON error and the right code; a flood of idle connections blocks nobody", async () => {
     const post = (path: string, body?: string | Buffer, headers?: Record<string, string>) => request(api, "POST", path, body, headers);
     const cases: [Promise<Reply>, number, RegExp][] = [

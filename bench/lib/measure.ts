@@ -89,7 +89,8 @@ export class Samples {
   }
 
   toJSON(): Record<string, number[]> {
-    return Object.fromEntries([...this.data.entries()].map(([k, v]) => [k, v.map((x) => Math.round(x * 10) / 10)]));
+    // small values (CPU %, not ms) keep 3 significant digits
+    return Object.fromEntries([...this.data.entries()].map(([k, v]) => [k, v.map((x) => (Math.abs(x) >= 1 ? Math.round(x * 10) / 10 : Number(x.toPrecision(3))))]));
   }
 }
 
@@ -110,7 +111,11 @@ export interface ResultRow {
   target?: string;
   holds?: boolean;
   note?: string;
+  /** what the samples measure: ms (default), % of one core, MiB */
+  unit?: Unit;
 }
+
+export type Unit = "ms" | "%" | "MiB";
 
 export function row(samples: Samples, suite: string, name: string, key: string, base?: { name: string; key: string }, target?: { text: string; check: (median: number, ratio: number | undefined) => boolean }, note?: string): ResultRow {
   const m = samples.median(key);
@@ -132,8 +137,14 @@ export function row(samples: Samples, suite: string, name: string, key: string, 
 
 const fmtMs = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? "" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
-function fmtRange(a: number, b: number): string {
+function fmtValue(v: number | undefined, unit: Unit): string {
+  if (unit === "ms" || v === undefined || Number.isNaN(v)) return fmtMs(v);
+  return unit === "%" ? `${v.toFixed(2)} %` : `${v.toFixed(1)} MiB`;
+}
+
+function fmtRange(a: number, b: number, unit: Unit = "ms"): string {
   if (Number.isNaN(a) || Number.isNaN(b)) return "";
+  if (unit !== "ms") return `${fmtValue(a, unit).split(" ")[0]}-${fmtValue(b, unit)}`;
   if (b < 1000) return `${a.toFixed(0)}-${b.toFixed(0)} ms`;
   if (a >= 1000) return `${(a / 1000).toFixed(2)}-${(b / 1000).toFixed(2)} s`;
   return `${fmtMs(a)}-${fmtMs(b)}`;
@@ -143,11 +154,11 @@ export function formatTable(rows: readonly ResultRow[]): string {
   const head = ["benchmark", "median", "p25-p75", "runs", "baseline", "baseline median", "ratio", "target", "holds"];
   const lines = rows.map((r) => [
     `${r.suite}: ${r.name}`,
-    fmtMs(r.median),
-    fmtRange(r.q1, r.q3),
+    fmtValue(r.median, r.unit ?? "ms"),
+    fmtRange(r.q1, r.q3, r.unit),
     String(r.runs),
     r.baselineName ?? "",
-    fmtMs(r.baseline),
+    fmtValue(r.baseline, r.unit ?? "ms"),
     r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}x`,
     r.target ?? "",
     r.holds === undefined ? "" : r.holds ? "yes" : "NO",

@@ -20,6 +20,9 @@ import { EventHub } from "./event-hub.js";
 import { ActionQueue } from "./action-queue.js";
 import { AgentMetrics } from "./metrics.js";
 import type { ManagerEvent } from "../core/manager.js";
+import { ActionHistory } from "./action-history.js";
+import type { ListenConfig } from "./listen-config.js";
+import type { WebListener } from "./api/web.js";
 
 export interface AgentOptions {
   paths: Paths;
@@ -29,6 +32,8 @@ export interface AgentOptions {
   /** where the kernel says which boot this is */
   bootIdFile?: string;
   now?: () => number;
+  /** serve the API and the dashboard on TCP too (SPEC §11) */
+  listen?: ListenConfig;
 }
 
 export const VERSION = "0.1.0";
@@ -43,9 +48,11 @@ export class Agent implements ApiContext {
   private etcWatcher: fs.FSWatcher | undefined;
   private api: Listener | undefined;
   private teams: TeamSockets | undefined;
+  private web: WebListener | undefined;
   readonly hub = new EventHub();
   readonly actions: ActionQueue;
   readonly metrics: AgentMetrics;
+  readonly history: ActionHistory;
   readonly version = VERSION;
   private unsubscribe: (() => void) | undefined;
   /** start times of the actions in progress, for their duration */
@@ -59,6 +66,7 @@ export class Agent implements ApiContext {
     this.manager = new ServiceManager({ paths: opts.paths, nodename: opts.nodename, env: opts.env });
     this.now = opts.now ?? (() => performance.now());
     this.actions = new ActionQueue(this.manager);
+    this.history = new ActionHistory(this.hub, opts.paths);
     this.metrics = new AgentMetrics(() => [...this.monitors.values()].flatMap((m) => (m.status ? [m.status] : [])));
   }
 
@@ -82,6 +90,7 @@ export class Agent implements ApiContext {
   /** One agent per root: the pid file is a lock; a second agent refuses and names the first. */
   async start(): Promise<void> {
     fs.mkdirSync(agentDir(this.paths), { recursive: true, mode: 0o755 });
+    fs.mkdirSync(this.paths.etc, { recursive: true, mode: 0o755 }); // a node with no service yet: watched all the same
     try {
       this.lock = await acquireLock(agentPidFile(this.paths), { action: "agent", waitMs: 0 });
     } catch {
@@ -92,6 +101,10 @@ export class Agent implements ApiContext {
       this.unsubscribe = this.manager.on((e) => this.fromManager(e));
       this.api = await Listener.open(this, { visible: () => true }, apiSocket(this.paths), { gid: 0, mode: 0o600 });
       this.teams = new TeamSockets(this, path.join(agentDir(this.paths), "team"), (s) => this.monitors.get(s)?.socketGroup, this.log);
+      if (this.opts.listen) {
+        const { WebListener } = await import("./api/web.js");
+        this.web = await WebListener.open(this, { listen: this.opts.listen, agentDir: agentDir(this.paths), paths: this.paths, nodename: this.opts.nodename, log: this.log, groupOf: (s) => this.monitors.get(s)?.socketGroup });
+      }
       await this.bootOnce();
       this.etcWatcher = fs.watch(this.paths.etc, { persistent: false }, (_e, file) => {
         if (file?.endsWith(".conf")) this.scheduleSync();
@@ -99,7 +112,7 @@ export class Agent implements ApiContext {
       this.etcWatcher.on("error", (e) => this.log.warn(`config dir watch: ${errorMessage(e)}`));
       await this.sync();
       this.ready = true;
-      this.log.info(`agent running (pid ${process.pid}, ${this.monitors.size} services watched)`);
+      this.log.info(`agent running (pid ${process.pid}, ${this.monitors.size} service${this.monitors.size === 1 ? "" : "s"} watched)`);
     } catch (e) {
       await this.stop();
       throw e;
@@ -110,7 +123,9 @@ export class Agent implements ApiContext {
   async stop(): Promise<void> {
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.etcWatcher?.close();
+    this.history.close();
     this.hub.closeAll();
+    await this.web?.close();
     await this.api?.close();
     await this.teams?.close();
     this.unsubscribe?.();
@@ -141,20 +156,21 @@ export class Agent implements ApiContext {
   private fromManager(e: ManagerEvent): void {
     if (e.type === "log") return;
     if (e.type === "status") {
-      this.hub.publish("status", e.service, { rid: e.rid, from: e.from, to: e.to });
+      this.hub.publish("status", e.service, { rid: e.rid, from: e.from, to: e.to, ...(e.frozen !== undefined && { frozen: e.frozen }) });
       return;
     }
     const key = `${e.service} ${e.action}`;
     if (e.phase === "begin") {
       this.actionStarts.set(key, performance.now());
-      this.hub.publish("action", e.service, { phase: "begin", action: e.action, selection: e.selection, pid: process.pid });
+      this.hub.publish("action", e.service, { phase: "begin", action: e.action, selection: e.selection, repair: e.repair, pid: process.pid });
       return;
     }
     const t0 = this.actionStarts.get(key);
     this.actionStarts.delete(key);
+    if (!e.repair) this.monitors.get(e.service)?.operatorActed();
     if (t0 !== undefined) this.metrics.actionDuration.observe({ service: e.service, action: e.action }, (performance.now() - t0) / 1000);
     this.metrics.actions.inc({ service: e.service, action: e.action, outcome: e.ok ? "succeeded" : "failed" });
-    this.hub.publish("action", e.service, { phase: "end", action: e.action, ok: e.ok, error: e.error, rolledBack: e.rolledBack, pid: process.pid });
+    this.hub.publish("action", e.service, { phase: "end", action: e.action, ok: e.ok, error: e.error, rolledBack: e.rolledBack, repair: e.repair, pid: process.pid });
   }
 
   private scheduleSync(): void {
@@ -169,6 +185,7 @@ export class Agent implements ApiContext {
   private sync(): Promise<void> {
     this.syncing = this.syncing.then(async () => {
       const names = new Set(this.manager.list());
+      this.history.retain(names);
       for (const [name, m] of this.monitors) {
         if (!names.has(name)) {
           this.monitors.delete(name);

@@ -13,6 +13,16 @@ export interface HubEvent {
   data: Record<string, unknown>;
 }
 
+const sseText = new WeakMap<HubEvent, string>();
+
+/** The event as text/event-stream, serialised once however many readers get it. */
+export function toSse(e: HubEvent): string {
+  let t = sseText.get(e);
+  if (t === undefined) sseText.set(e, (t = `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ service: e.service, ...e.data })}\n\n`));
+  return t;
+}
+
+/** at least this many of the last events are kept for Last-Event-ID */
 export const WINDOW = 2000;
 /** events queued for one subscriber before it is dropped as too slow */
 export const SUBSCRIBER_QUEUE = 1000;
@@ -44,7 +54,8 @@ export class EventHub {
   publish(type: string, service: string, data: Record<string, unknown>): HubEvent {
     const e: HubEvent = { id: ++this.nextId, type, service, data };
     this.window.push(e);
-    if (this.window.length > WINDOW) this.window.splice(0, this.window.length - WINDOW);
+    // cut in chunks, not one event at a time: between WINDOW and 1.5 × WINDOW are kept
+    if (this.window.length > WINDOW * 1.5) this.window.splice(0, this.window.length - WINDOW);
     for (const s of this.subscribers) {
       if (s.dropped || !s.filter(e)) continue;
       if (s.queue.length >= SUBSCRIBER_QUEUE) {

@@ -46,12 +46,21 @@ const RESUBSCRIBE_MS = 200;
 /** a daemon that cannot be told running or stopped is probed again after this long */
 const UNKNOWN_RETRY_MS = 1000;
 
-const sleepUnless = (signal: AbortSignal, ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+/** Wait ms, or until the signal aborts, or `wake` is called; leaves no listener on the signal behind. */
+function waitUnless(signal: AbortSignal, ms: number | undefined, onWake?: (wake: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      if (t) clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = ms === undefined ? undefined : setTimeout(done, ms);
+    t?.unref();
+    signal.addEventListener("abort", done, { once: true });
+    onWake?.(done);
   });
+}
 /** the restart book's entry for the service's docker daemon */
 const DAEMON_KEY = "docker daemon";
 
@@ -70,6 +79,8 @@ export class ServiceMonitor {
   private problems: string[] = [];
   private readonly resources = new Map<string, ResourceStatus>();
   status: ServiceStatus | undefined;
+  /** the intended state as last read (again on each change of intent.json) */
+  intent: Record<string, "up" | "down"> = {};
   readonly book: RestartBook;
   private closed = false;
   private watchAbort: AbortController | undefined;
@@ -103,6 +114,7 @@ export class ServiceMonitor {
   /** Load the config and begin watching; resolves after the first evaluation. */
   async start(): Promise<void> {
     this.watchStateDir();
+    this.intent = readIntent(this.host.paths, this.name).resources;
     await this.reload();
   }
 
@@ -164,6 +176,7 @@ export class ServiceMonitor {
       if (!file || file.endsWith(".tmp") || file.startsWith("status.json")) return;
       if (file === "docker.pid" || file === "docker.sock") this.wake?.();
       if (file === "action.lock") this.lockChanged();
+      if (file === "intent.json") this.intent = readIntent(this.host.paths, this.name).resources;
       if (file === "action.lock" || file === "intent.json" || file === "frozen") void this.refresh("all");
     });
     this.dirWatcher.on("error", (e) => this.log.warn(`state dir watch: ${errorMessage(e)}`));
@@ -182,7 +195,15 @@ export class ServiceMonitor {
     } else if (!holder && prev) {
       this.lockSeen = undefined;
       this.host.emit({ type: "action", service: this.name, phase: "end", action: prev.action, pid: prev.pid });
+      this.operatorActed();
     }
+  }
+
+  /** An operator acted on the service (the CLI, the API): every resource's tries start again, monitor_action may run again. */
+  operatorActed(): void {
+    for (const r of this.cfg?.resources ?? []) this.book.reset(r.rid);
+    this.book.reset(DAEMON_KEY);
+    this.frozenActed = false;
   }
 
   /** The group whose team socket sees this service (docker_socket_group, else docker if it exists, else root). */
@@ -207,16 +228,13 @@ export class ServiceMonitor {
       if (probe.state === "unknown") {
         // cannot tell (a hung daemon, a timeout): not a death; look again in a while
         this.log.debug(`docker daemon: ${probe.reason}`);
-        await sleepUnless(abort.signal, UNKNOWN_RETRY_MS);
+        await waitUnless(abort.signal, UNKNOWN_RETRY_MS);
         continue;
       }
       if (probe.state === "stopped") {
         if (this.daemonUp) await this.daemonDied(containers);
         this.daemonUp = false;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          abort.signal.addEventListener("abort", () => resolve(), { once: true });
-        });
+        await waitUnless(abort.signal, undefined, (wake) => (this.wake = wake));
         this.wake = undefined;
         continue;
       }
@@ -242,7 +260,7 @@ export class ServiceMonitor {
         if (abort.signal.aborted) break;
         this.log.debug(`docker events: ${errorMessage(e)}`);
       }
-      if (!abort.signal.aborted) await sleepUnless(abort.signal, RESUBSCRIBE_MS);
+      if (!abort.signal.aborted) await waitUnless(abort.signal, RESUBSCRIBE_MS);
     }
   }
 

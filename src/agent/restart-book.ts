@@ -71,7 +71,7 @@ export class RestartBook {
     return { count: e?.count ?? 0, exhausted: e?.exhaustedReported ?? false };
   }
 
-  /** An operator acted on the resource: its tries start again. */
+  /** An operator acted on the service (ServiceMonitor.operatorActed): the resource's tries start again. */
   reset(rid: string): void {
     this.entries.delete(rid);
   }

@@ -32,9 +32,9 @@ export interface ManagerOptions {
 }
 
 export type ManagerEvent =
-  | { type: "action"; phase: "begin"; service: string; action: ServiceAction; selection: Selection }
-  | { type: "action"; phase: "end"; service: string; action: ServiceAction; ok: boolean; error?: string; rolledBack: string[] }
-  | { type: "status"; service: string; rid?: string; from: Status | undefined; to: Status }
+  | { type: "action"; phase: "begin"; service: string; action: ServiceAction; selection: Selection; repair: boolean }
+  | { type: "action"; phase: "end"; service: string; action: ServiceAction; ok: boolean; error?: string; rolledBack: string[]; repair: boolean }
+  | { type: "status"; service: string; rid?: string; from: Status | undefined; to: Status; frozen?: boolean }
   | { type: "log"; record: LogRecord };
 
 export interface ActOptions {
@@ -258,7 +258,7 @@ export class ServiceManager {
       const cfg = await this.loadValid(name);
       const { runServiceAction } = await import("../actions/execute.js");
       const log = await this.serviceLogger(name, opts.logSink ? [opts.logSink] : []);
-      if (!opts.dryRun) this.emit({ type: "action", phase: "begin", service: name, action, selection: opts.selection });
+      if (!opts.dryRun) this.emit({ type: "action", phase: "begin", service: name, action, selection: opts.selection, repair: opts.repair !== undefined });
       try {
         const outcome = await runServiceAction(this.paths, cfg, action, {
           selection: opts.selection,
@@ -279,7 +279,7 @@ export class ServiceManager {
             : undefined,
         });
         if (!opts.dryRun) {
-          this.emit({ type: "action", phase: "end", service: name, action, ok: outcome.ok, error: outcome.error, rolledBack: outcome.rolledBack });
+          this.emit({ type: "action", phase: "end", service: name, action, ok: outcome.ok, error: outcome.error, rolledBack: outcome.rolledBack, repair: opts.repair !== undefined });
           if (outcome.status) this.noteStatus(outcome.status);
         }
         return { service: name, action, kind: "done", ...outcome };
@@ -341,6 +341,8 @@ export class ServiceManager {
     this.lastStatus.set(st.name, st);
     if (!prev) return;
     if (prev.overall !== st.overall) this.emit({ type: "status", service: st.name, from: prev.overall, to: st.overall });
+    // frozen or thawed: an event of its own, so that live views see it
+    if (prev.frozen !== st.frozen) this.emit({ type: "status", service: st.name, from: prev.overall, to: st.overall, frozen: st.frozen });
     const before = new Map(prev.resources.map((r) => [r.rid, r.status]));
     for (const r of st.resources) {
       const from = before.get(r.rid);

@@ -5,6 +5,8 @@ import { UsageError } from "../util/errors.js";
 import { configFile, type Paths } from "../util/paths.js";
 
 const NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
+/** SPEC §2: their .conf files in <etc> are the node's own (node.conf, cluster.conf), not services */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(["node", "cluster"]);
 
 export function checkServiceName(name: string): string {
   // SPEC §2's pattern and nothing more: it has no "/", so a name never leaves its directory
@@ -13,6 +15,7 @@ export function checkServiceName(name: string): string {
       `invalid service name ${JSON.stringify(name)}: use 1 to 63 lowercase letters, digits, dots and dashes, starting and ending with a letter or digit (e.g. app1.dev)`,
     );
   }
+  if (RESERVED_NAMES.has(name)) throw new UsageError(`invalid service name ${JSON.stringify(name)}: reserved (<etc>/${name}.conf is the node's own configuration)`);
   return name;
 }
 
@@ -27,7 +30,7 @@ export function listServiceNames(paths: Paths): string[] {
   return files
     .filter((f) => f.endsWith(".conf"))
     .map((f) => f.slice(0, -5))
-    .filter((n) => NAME_RE.test(n))
+    .filter((n) => NAME_RE.test(n) && !RESERVED_NAMES.has(n))
     .sort();
 }
 

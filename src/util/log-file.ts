@@ -28,6 +28,7 @@ export function fileSink(file: string): LogSink {
       p[rec.level]({ svc: rec.svc, rid: rec.rid }, rec.msg);
     },
     close() {
+      // a process that lives for months (the agent) opens one per action: each is closed after it.
       // every line is written when logged (sync, no buffer): no flush to do, and no fsync (sonic-boom's flushSync
       // fsyncs) at the end of every command; the fd is let go, a later line opens the file again
       if (fd !== undefined) fs.closeSync(fd);

@@ -9,7 +9,7 @@ const name = { name: "name", in: "path", required: true, schema: { type: "string
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: "3.1.0",
-    info: { title: "svcmgr agent API", version, description: "The node agent's API (SPEC §10), on <var>/_agent/api.sock, the team sockets <var>/_agent/team/<group>.sock, and TCP with a token." },
+    info: { title: "svcmgr agent API", version, description: "The node agent's API (SPEC §10), on <var>/_agent/api.sock, the team sockets <var>/_agent/team/<group>.sock, and TCP (the dashboard's address) with a token: Authorization: Bearer svc_..., or the session cookie of POST /v1/login (then with X-CSRF-Token from GET /v1/session on state-changing requests)." },
     paths: {
       "/v1/agent": { get: { summary: "the agent: pid, uptime, services watched", responses: { "200": { description: "ok", content: json(AgentInfo) } } } },
       "/v1/services": { get: { summary: "every service this socket may see: svcmon columns, frozen, intent, restart counters", responses: { "200": { description: "ok", content: json(z.array(ServiceSchema)) } } } },
@@ -23,6 +23,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { "202": { description: "queued", content: json(ActionAccepted) }, ...errors(400, 404, 409, 413) },
         },
       },
+      "/v1/services/{name}/history": { get: { summary: "the service's last actions (whoever ran them: the agent, the API, the CLI), newest first, each with the log lines of its time span", parameters: [name], responses: { "200": { description: "ok", content: { "application/json": { schema: { type: "array", items: { type: "object" } } } } }, ...errors(404) } } },
       "/v1/actions/{id}": { get: { summary: "an action's state, exit code and log lines (kept 1 hour after it ended)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "ok", content: json(ActionRecordSchema) }, ...errors(404) } } },
       "/v1/events": {
         get: {
@@ -38,6 +39,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { "200": { description: "JSON lines", content: { "application/x-ndjson": { schema: { type: "string" } } } }, ...errors(404) },
         },
       },
+      "/v1/login": { post: { summary: "TCP only: exchange a token for a session cookie (HttpOnly, SameSite=Strict, Secure under TLS); failed attempts are rate-limited per address", requestBody: { required: true, content: { "application/json": { schema: { type: "object", properties: { token: { type: "string" } }, required: ["token"] } } } }, responses: { "200": { description: "logged in: the session's group, expiry and CSRF token" }, ...errors(400, 401, 403, 429) } } },
+      "/v1/session": { get: { summary: "TCP only: the session of the cookie (group, expiry, the CSRF token for X-CSRF-Token)", responses: { "200": { description: "ok" }, ...errors(401) } } },
+      "/v1/logout": { post: { summary: "TCP only: end the session", responses: { "200": { description: "ok" }, ...errors(403) } } },
       "/metrics": { get: { summary: "Prometheus text format", responses: { "200": { description: "metrics", content: { "text/plain": { schema: { type: "string" } } } } } } },
       "/v1/openapi.json": { get: { summary: "this document", responses: { "200": { description: "OpenAPI 3" } } } },
     },

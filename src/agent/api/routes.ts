@@ -13,9 +13,10 @@ import { logFile, type Paths } from "../../util/paths.js";
 import { SvcmgrError } from "../../util/errors.js";
 import type { ActionQueue } from "../action-queue.js";
 import { QueueFull } from "../action-queue.js";
-import type { EventHub } from "../event-hub.js";
+import { toSse, type EventHub } from "../event-hub.js";
 import type { AgentMetrics } from "../metrics.js";
 import type { ServiceMonitor } from "../monitor.js";
+import type { ActionHistory } from "../action-history.js";
 import { openApiDocument } from "./openapi.js";
 import { API_ACTIONS, ActionBody, SERVICE_NAME, describeZodError } from "./schemas.js";
 
@@ -30,6 +31,8 @@ export interface ApiContext {
   readonly actions: ActionQueue;
   readonly metrics: AgentMetrics;
   readonly version: string;
+  /** the last actions of each service, whoever ran them */
+  readonly history?: ActionHistory;
   monitor(name: string): ServiceMonitor | undefined;
 }
 
@@ -40,6 +43,8 @@ export interface Scope {
 
 export const MAX_BODY = 64 * 1024;
 const HEARTBEAT_MS = 15_000;
+/** events written to a reader at once */
+const SSE_BATCH = 256;
 
 type Env = { Bindings: HttpBindings };
 const fail = (c: Context, status: 400 | 403 | 404 | 409 | 413 | 429 | 500, error: string) => c.json({ error }, status);
@@ -53,7 +58,7 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
     const m = ctx.monitor(name);
     const status: ServiceStatus = m?.status ?? (await ctx.manager.status(name, { refresh: false }));
     const restarts = Object.fromEntries(status.resources.map((r) => [r.rid, m?.book.counters(r.rid) ?? { count: 0, exhausted: false }]));
-    return { ...status, intent: readIntent(ctx.paths, name).resources, restarts };
+    return { ...status, intent: m?.intent ?? readIntent(ctx.paths, name).resources, restarts };
   };
 
   app.get("/v1/agent", (c) => c.json({ pid: process.pid, ready: ctx.ready, startedAt: new Date(ctx.startedAt).toISOString(), uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000), services: ctx.serviceCount }));
@@ -107,6 +112,10 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       }
     },
   );
+  app.get("/v1/services/:name/history", (c) => {
+    const name = known(c.req.param("name"));
+    return name ? c.json(ctx.history?.last(name) ?? []) : fail(c, 404, `no such service: ${c.req.param("name")}`);
+  });
   app.get("/v1/actions/:id", (c) => {
     const rec = ctx.actions.get(c.req.param("id"));
     return rec && scope.visible(rec.service) ? c.json(rec) : fail(c, 404, `no such action: ${c.req.param("id")}`);
@@ -123,13 +132,14 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       sse.onAbort(() => ctx.hub.unsubscribe(sub));
       try {
         while (!sse.aborted && !sub.dropped) {
-          const e = sub.queue.shift();
-          if (!e) {
+          if (!sub.queue.length) {
             await new Promise<void>((resolve) => (sub.notify = resolve));
             sub.notify = undefined;
             continue;
           }
-          await sse.writeSSE({ id: String(e.id), event: e.type, data: JSON.stringify({ service: e.service, ...e.data }) });
+          // what is queued goes out in one write (the data is one line of JSON: no field splitting needed)
+          const batch = sub.queue.splice(0, SSE_BATCH);
+          await sse.write(batch.map(toSse).join(""));
         }
       } finally {
         clearInterval(heartbeat);
