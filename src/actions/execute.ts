@@ -182,6 +182,7 @@ export async function runServiceAction(paths: Paths, cfg: ServiceConfig, action:
   ensureStateDir(paths, name);
   const lock = await acquireLock(lockFile(paths, name), { action, waitMs: opts.waitMs });
   const rt = new ServiceRuntime(paths, cfg, opts.log, opts.env);
+  rt.killed = lock.killed;
   try {
     if (lock.tookOverFrom !== undefined) opts.log.warn(`took over the lock left by dead process ${lock.tookOverFrom}`);
     if (opts.stillWanted && !(await opts.stillWanted())) {

@@ -57,6 +57,12 @@ export interface DriverContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** the service's logger (drivers get their own, named after their rid, too) */
   readonly log: Logger;
+  /**
+   * The actions of killed svcmgr processes whose lock this action took over,
+   * latest first: what they asked of a daemon may still be under way (a
+   * killed stop's `docker stop`, which dockerd carries on).
+   */
+  readonly killed: readonly { action: string; since: string }[];
   /** Expand references only known at action time, such as {disk#1.exposed_dev}. */
   expandRuntimeRefs(text: string): Promise<string>;
   /** Another resource's driver (a docker data dir on a filesystem of the service). */

@@ -19,6 +19,8 @@ export class ServiceRuntime implements DriverContext {
   private readonly late: { rid: string; error: string }[] = [];
   /** the final evaluation of a start that succeeded, for the status cache */
   private kept: { status: ServiceStatus; startedAt: number } | undefined;
+  /** set by the action from its lock: the killed actions before it */
+  killed: readonly { action: string; since: string }[] = [];
 
   constructor(
     readonly paths: Paths,

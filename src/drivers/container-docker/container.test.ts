@@ -154,14 +154,24 @@ class FakeEngine implements DockerEngine {
   async listImages(): Promise<ImageInfo[]> {
     return [];
   }
-  private emit(action: string, c: ContainerInspect, code: number): void {
+  private readonly history: EngineEvent[] = [];
+  /** an event of this container, as dockerd sends it (a `kill` when a stop sends its signal, a `die` at the exit) */
+  emit(action: string, c: ContainerInspect, code = 0): void {
     const now = Date.now();
     const ev: EngineEvent = { Type: "container", Action: action, Actor: { ID: c.Id, Attributes: { exitCode: String(code) } }, time: Math.floor(now / 1000), timeNano: now * 1e6 };
+    this.history.push(ev);
     for (const s of this.subscribers) s(ev);
   }
-  /** the events from the subscription on, filtered by event name, until the signal fires */
+  /** the events from the subscription on, filtered by event name, until the signal fires; with `until`, the past ones since `since`, then the end */
   async events(query: EventsQuery, signal?: AbortSignal): Promise<AsyncIterable<EngineEvent>> {
-    this.check("events");
+    this.check(query.until === undefined ? "events" : "past events");
+    if (query.until !== undefined) {
+      const since = Number(query.since ?? 0);
+      const past = this.history.filter((ev) => ev.time >= since && (!query.filters?.event || query.filters.event.includes(ev.Action)));
+      return (async function* (): AsyncGenerator<EngineEvent> {
+        yield* past;
+      })();
+    }
     const queue: EngineEvent[] = [];
     let wake: (() => void) | undefined;
     const push = (ev: EngineEvent): void => {
@@ -192,11 +202,13 @@ class FakeEngine implements DockerEngine {
 class FakeDaemon implements ContainerDaemon {
   probeResult: DaemonProbe = { state: "running" };
   stopIfIdleCalls = 0;
+  /** when a killed stop began, whose lock the action took over (epoch ms) */
+  killedStopSince: number | undefined;
   readonly failures: { rid: string; error: string }[] = [];
   private watch: StartWatch | undefined;
   constructor(readonly fake: FakeEngine) {}
   startWatch(docker: DockerEngine, label: string): StartWatch {
-    this.watch ??= new StartWatch(docker, label, (rid, error) => this.failures.push({ rid, error }));
+    this.watch ??= new StartWatch(docker, label, (rid, error) => this.failures.push({ rid, error }), false, this.killedStopSince);
     return this.watch;
   }
   watching(): StartWatch | undefined {
@@ -246,6 +258,7 @@ function driverOnFake(keywords: string[], fake = new FakeEngine()): { d: DockerC
     stateDir: `${tmp}/var/${svc}`,
     env: {},
     log,
+    killed: [],
     expandRuntimeRefs: async (t) => t,
     driver: async () => undefined,
     shared: <T extends ServiceShared>(key: string): T => {
@@ -383,6 +396,41 @@ void describe("start", () => {
     assert.deepEqual(h.daemon.failures, [], "not a failure of this start");
     assert.equal(await h.d.start(), true, "started again");
     assert.deepEqual(h.daemon.watching()!.wentDown(), []);
+    h.daemon.close();
+  });
+
+  void test("after a killed stop, a container the daemon is still stopping is waited for until it is down, then started again", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    h.daemon.killedStopSince = Date.now() - 500;
+    const c = h.fake.add(NAME, { Status: "running", Running: true }, h.d.configHash);
+    h.fake.emit("kill", c); // the killed stop's docker stop sent its signal: the container has not exited yet
+    let done = false;
+    const started = h.d.start().finally(() => (done = true));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(done, false, "not taken as already up while it is being stopped");
+    c.State = { ...c.State, Status: "exited", Running: false, ExitCode: 143 };
+    h.fake.emit("die", c, 143);
+    assert.equal(await started, true, "started again once down");
+    assert.equal(h.fake.containers.get(NAME)!.State.Running, true);
+    assert.deepEqual(h.fake.calls, ["listContainers", "events", "past events", `start ${c.Id}`]);
+    assert.ok(h.records.some((r) => /is being stopped \(by a killed stop/.test(r.msg)));
+    await h.d.status();
+    await h.daemon.settle();
+    assert.deepEqual(h.daemon.failures, [], "the stop's die is no failure of this start");
+    h.daemon.close();
+  });
+
+  void test("after a killed stop, a container whose stop is over (kill, then die) or never begun is left as it is: the past events are asked once", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    h.daemon.killedStopSince = Date.now() - 500;
+    const c = h.fake.add(NAME, { Status: "running", Running: true }, h.d.configHash);
+    h.fake.emit("kill", c);
+    h.fake.emit("die", c, 143);
+    c.State = { ...c.State, Status: "running", Running: true }; // started again since (by someone else)
+    const t0 = Date.now();
+    assert.equal(await h.d.start(), false, "already up");
+    assert.ok(Date.now() - t0 < 1000);
+    assert.deepEqual(h.fake.calls, ["listContainers", "events", "past events"]);
     h.daemon.close();
   });
 

@@ -165,6 +165,12 @@ export class DockerContainer implements ResourceDriver {
     } else if (known !== "absent") {
       c = { id: known.Id, running: ["running", "paused", "restarting"].includes(known.State), hash: known.Labels?.[LABEL_HASH] };
     }
+    if (c?.running && watch.beingStopped(c.id)) {
+      // a killed stop's docker stop, carried on by dockerd: once it is down, this start starts it again
+      this.log.info(`container ${this.name} is being stopped (by a killed stop, still under way in the daemon): wait for it to be down`);
+      if (!(await watch.waitDown(c.id, (this.stopTimeoutS + 10) * 1000))) return this.startOn(docker, watch, undefined);
+      c.running = false;
+    }
     if (c?.running) {
       watch.foundUp(c.id, this.cfg.rid);
       const drift = c.hash !== this.configHash;

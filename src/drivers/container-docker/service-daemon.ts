@@ -101,7 +101,7 @@ export class ServiceDocker implements ContainerDaemon {
 
   startWatch(docker: DockerEngine, label: string): StartWatch {
     // the private daemon's containers run in this pid namespace (svcmgr runs that dockerd)
-    this.watch ??= new StartWatch(docker, label, (rid, error) => this.ctx.startFailed(rid, error), !this.daemon.shared);
+    this.watch ??= new StartWatch(docker, label, (rid, error) => this.ctx.startFailed(rid, error), !this.daemon.shared, killedStopSince(this.ctx.killed));
     return this.watch;
   }
 
@@ -167,6 +167,12 @@ export class ServiceDocker implements ContainerDaemon {
     this.watch?.close();
     this.daemon.close();
   }
+}
+
+/** When the earliest killed stop or restart this action took the lock over from began (epoch ms): its `docker stop` calls may still be under way. */
+export function killedStopSince(killed: DriverContext["killed"]): number | undefined {
+  const times = killed.filter((k) => k.action === "stop" || k.action === "restart").map((k) => Date.parse(k.since)).filter((t) => Number.isFinite(t));
+  return times.length ? Math.min(...times) : undefined;
 }
 
 /** The service's shared docker handle for this runtime. */

@@ -7,8 +7,12 @@
 //   for the whole action: a container this action started that dies before
 //   the action is over has failed its start (SPEC §6: it exited at once), and
 //   the action fails and rolls back as soon as that is known. No fixed wait.
-// A container found running (already up) that dies during the action was on
-// its way down (a stop, killed, left in dockerd's hands): it went down, and
+// After a killed stop (its lock taken over), its `docker stop` calls may still
+// be under way in dockerd, which carries them on: the action asks the daemon
+// which containers got a `kill` since that stop began and no `die` yet (one
+// call, only then), and such a container found running is waited for until
+// it is down, then started again. A container found running that dies during
+// the action all the same (a stop the daemon had not begun yet) went down:
 // the action starts it again at its end.
 //
 // A die event comes 20-130 ms after the exit (dockerd sends it once it has
@@ -18,7 +22,7 @@
 // at once), as the daemon may not have seen the exit yet.
 import fs from "node:fs";
 import { pidAlive } from "../../util/proc.js";
-import type { ContainerInspect, ContainerSummary, DockerEngine } from "./engine.js";
+import type { ContainerInspect, ContainerSummary, DockerEngine, EngineEvent } from "./engine.js";
 
 /** The listing's answer for one name: its summary, "absent" when the service has no such container, undefined when not known (ask the engine). */
 export type Known = ContainerSummary | "absent" | undefined;
@@ -54,6 +58,11 @@ export class StartWatch {
   /** container id -> rid, for the containers found running (already up) */
   private readonly found = new Map<string, string>();
   private readonly down = new Set<string>();
+  /** container ids a killed stop is still stopping (a kill since it began, no die yet) */
+  private readonly stopping = new Set<string>();
+  /** container ids whose die this action's subscription saw */
+  private readonly died = new Set<string>();
+  private readonly downWaiters = new Map<string, (down: boolean) => void>();
   private readonly reported = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -61,13 +70,16 @@ export class StartWatch {
   /**
    * `label`: the service's label filter (`com.svcmgr.service=NAME`);
    * `report(rid, error)`: a watched container failed (the action fails);
-   * `visible`: the daemon's processes are in this pid namespace.
+   * `visible`: the daemon's processes are in this pid namespace;
+   * `killedStopSince`: when a killed stop (or restart) of the service began
+   * (epoch ms), whose lock this action took over.
    */
   constructor(
     private readonly docker: DockerEngine,
     private readonly label: string,
     private readonly report: (rid: string, error: string) => void,
     private readonly visible = false,
+    private readonly killedStopSince?: number,
   ) {}
 
   /**
@@ -84,16 +96,65 @@ export class StartWatch {
       ]);
       this.listing = new Map(list.flatMap((c) => c.Names.map((n) => [n.replace(/^\//, ""), c] as const)));
       void this.follow(events);
+      if (this.killedStopSince !== undefined) await this.stopsUnderWay(this.killedStopSince);
     })();
     return this.opened;
   }
 
   private async follow(events: AsyncIterable<{ Actor: { ID: string; Attributes: Record<string, string> } }>): Promise<void> {
     try {
-      for await (const ev of events) this.failed(ev.Actor.ID, `container exited with code ${ev.Actor.Attributes.exitCode ?? "?"} right after start`);
+      for await (const ev of events) {
+        const id = ev.Actor.ID;
+        this.died.add(id);
+        this.stopping.delete(id);
+        this.downWaiters.get(id)?.(true);
+        this.failed(id, `container exited with code ${ev.Actor.Attributes.exitCode ?? "?"} right after start`);
+      }
     } catch {
       // the daemon went away: the calls of the action say so
     }
+  }
+
+  /**
+   * The containers the killed stop is still stopping: a kill since it began
+   * (a second early, for the clocks' rounding) and no die after it, up to
+   * now (the die subscription, already open, sees the later ones).
+   */
+  private async stopsUnderWay(sinceMs: number): Promise<void> {
+    const open = new Set<string>();
+    try {
+      const past: AsyncIterable<EngineEvent> = await this.docker.events(
+        { since: Math.floor(sinceMs / 1000) - 1, until: (Date.now() / 1000).toFixed(3), filters: { type: ["container"], event: ["kill", "die"], label: [this.label] } },
+        this.abort.signal,
+      );
+      for await (const ev of past) {
+        if (ev.Action === "kill") open.add(ev.Actor.ID);
+        else open.delete(ev.Actor.ID);
+      }
+    } catch {
+      // not told: a container that goes down during the action is still started again at its end
+    }
+    for (const id of open) if (!this.died.has(id)) this.stopping.add(id);
+  }
+
+  /** Is a killed stop still stopping this container (found running)? */
+  beingStopped(id: string): boolean {
+    return this.stopping.has(id);
+  }
+
+  /** Wait for its die, up to `ms`; false when it did not come (it is taken as not being stopped any more). */
+  waitDown(id: string, ms: number): Promise<boolean> {
+    if (!this.stopping.has(id)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (down: boolean): void => {
+        clearTimeout(timer);
+        this.downWaiters.delete(id);
+        this.stopping.delete(id);
+        resolve(down);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.downWaiters.set(id, done);
+    });
   }
 
   /** The listed container of this name, answered once per name (a second start in the same action asks the engine). */
@@ -174,6 +235,7 @@ export class StartWatch {
   }
 
   close(): void {
+    for (const done of [...this.downWaiters.values()]) done(false);
     this.abort.abort();
   }
 }
