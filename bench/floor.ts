@@ -1,9 +1,11 @@
-// The floor: the least a program can do to reach the same end state as
-// `svcmgr start` / `svcmgr stop` of the orchestration service — the same Engine
-// API calls in the same order and with the same parallelism on the same daemon
-// (dockerode), and, for a cold start or a stop, the same OS steps for the
-// daemon (its bridge, a plain `dockerd` with the same flags, its shutdown).
-// No config parsing, no logging, no lock, no status cache.
+// The Node floor: the least a Node program can do to reach the same end state
+// as `svcmgr start` / `svcmgr stop` of the orchestration service, with the
+// Engine API calls of svcmgr's earlier design (inspect, create + start,
+// inspect, and the 50 ms check on the main process, per container) in the same
+// order and with the same parallelism on the same daemon (dockerode), and, for
+// a cold start or a stop, the same OS steps for the daemon (its bridge, a
+// plain `dockerd` with the same flags, its shutdown). No config parsing, no
+// logging, no lock, no status cache. The bare calls alone: bench/curl-floor.ts.
 //
 // Bundled by bench/run.ts exactly as svcmgr's CLI is (one CommonJS file run
 // through bin/load-bundle.cjs and its V8 code cache), so that packaging makes
@@ -129,7 +131,7 @@ function client(spec: FloorSpec): Docker {
   return new Docker({ socketPath: spec.socket });
 }
 
-/** svcmgr's check that a container did not exit at once: its main process still alive settleMs after the start. */
+/** svcmgr's earlier check that a container did not exit at once: its main process still alive settleMs after the start. */
 async function settle(docker: Docker, name: string, pid: number, settleMs: number): Promise<void> {
   if (settleMs <= 0) return;
   const until = Date.now() + settleMs;

@@ -1,8 +1,8 @@
 // Every benchmark, one command:  npm run bench   (= node --import tsx bench/run.ts)
 //
-// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many;
+// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many, mass N/2;
 //          agent: N restarts each, N idle windows of 30 s, 2N svcmon/API runs),
-//          --only orchestration,daemon,status,cli,agent   --json FILE (all samples)
+//          --only orchestration,daemon,status,cli,mass,agent,api   --json FILE (all samples)
 //          --no-setup (skip scripts/setup.sh and the docker-compose check)
 //          --calm C (before each unit of measurement, wait up to 3 min until
 //                    fewer than C CPUs were busy over the last 2 s)
@@ -22,10 +22,11 @@ import { benchOrchestration, setupOrchestration, upForStatus } from "./suites/or
 import { benchDaemon } from "./suites/daemon.js";
 import { benchStatus } from "./suites/status.js";
 import { benchCli } from "./suites/cli.js";
+import { benchMass, setupMass } from "./suites/mass.js";
 import { benchAgent } from "./suites/agent.js";
 import { benchApi } from "./suites/api.js";
 
-const SUITES = ["orchestration", "daemon", "status", "cli", "agent", "api"] as const;
+const SUITES = ["orchestration", "daemon", "status", "cli", "mass", "agent", "api"] as const;
 type Suite = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
@@ -102,7 +103,7 @@ async function buildProbe(): Promise<string> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0 && (opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status") || opts.only.has("agent"))) {
+  if (process.getuid?.() !== 0 && ["orchestration", "daemon", "status", "mass", "agent"].some((x) => opts.only.has(x as Suite))) {
     throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
   }
   if (opts.setup) await setup();
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
   try {
     const floor = await buildFloor();
     const probe = await buildProbe();
-    const needDocker = opts.only.has("orchestration") || opts.only.has("daemon") || opts.only.has("status");
+    const needDocker = ["orchestration", "daemon", "status", "mass"].some((x) => opts.only.has(x as Suite));
     const orch = needDocker ? await setupOrchestration(cleanup, floor, log) : undefined;
     if (orch && opts.only.has("orchestration")) {
       const r = await benchOrchestration(orch, opts.runs, log);
@@ -144,6 +145,12 @@ async function main(): Promise<void> {
       const r = await benchStatus(orch, cleanup, opts.runs * 2, log);
       rows.push(...r.rows);
       all.status = r.samples;
+      loads.push(load1());
+    }
+    if (orch && opts.only.has("mass")) {
+      const r = await benchMass(await setupMass(cleanup, orch.image, log), Math.max(2, Math.ceil(opts.runs / 2)), log);
+      rows.push(...r.rows);
+      all.mass = r.samples;
       loads.push(load1());
     }
     if (opts.only.has("cli")) {
@@ -171,7 +178,7 @@ async function main(): Promise<void> {
     `svcmgr benchmarks, ${started.toISOString()}`,
     `machine: ${machine()}`,
     `load average (1 min) during the run: ${loads.map((l) => l.toFixed(2)).join(" -> ")}`,
-    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4}, agent's svcmon and API: ${opts.runs * 2})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
+    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4}, mass: ${Math.max(2, Math.ceil(opts.runs / 2))}, agent's svcmon and API: ${opts.runs * 2})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
     "",
   ].join("\n");
   process.stdout.write(header + formatTable(rows));

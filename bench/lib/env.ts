@@ -125,7 +125,7 @@ export async function busyCpus(ms = 2000): Promise<number> {
   return b.total > a.total ? ((b.busy - a.busy) / (b.total - a.total)) * os.cpus().length : 0;
 }
 
-async function waitForCalm(log: (s: string) => void): Promise<void> {
+export async function waitForCalm(log: (s: string) => void): Promise<void> {
   if (calm === undefined) return;
   const deadline = Date.now() + 180_000;
   let busy = await busyCpus();

@@ -2,12 +2,16 @@
 // containers, #1 (subset 00database), then #2-#5 at once (01appservers,
 // parallel = true), then #6 and #7 one after the other (02webservers).
 //
-// Four contenders, each run through the same cycle on the same private daemon:
+// Five contenders, each run through the same cycle on the same private daemon:
 //   svcmgr          `svcmgr -s busybox.opensvc.com start|stop`
-//   floor           bench/floor.ts: the same Engine API calls, same order and
-//                   parallelism, the same daemon steps, and the same check that
-//                   a container did not exit at once
-//   floor-nocheck   the floor without that check (what the check costs)
+//   curl            bench/curl-floor.ts: one curl per create and start call
+//                   svcmgr makes, same order and parallelism, nothing else
+//   floor           bench/floor.ts, the Node floor: the Engine API calls of
+//                   svcmgr's earlier design (inspect, create + start, inspect
+//                   per container, and its 50 ms check on the main process
+//                   that the container did not exit at once), same order and
+//                   parallelism, the same daemon steps
+//   floor-nocheck   the Node floor without that check
 //   compose         Debian's docker-compose 1.29, `depends_on` giving the order
 //                   (`up -d` the first time, `start` later, `stop`); for a cold
 //                   start a plain dockerd with the same flags is started first
@@ -24,10 +28,12 @@ import { overlaps, parseCidr } from "../../src/util/ipv4.js";
 import { execRootFor } from "../../src/drivers/container-docker/daemon.js";
 import { pidAlive, procCmdline, readPidFile } from "../../src/util/proc.js";
 import { createRequest } from "../../src/drivers/container-docker/run-args.js";
+import { pinApiVersion } from "../../src/drivers/container-docker/engine.js";
 import { Logger } from "../../src/util/log.js";
 import { makeTempRoot, RUN_DIR } from "../../test/support/docker-fixture.js";
 import { startImageRegistry } from "../../test/support/registry-images.js";
 import type { FloorSpec } from "../floor.js";
+import { writeCurlFloor, type CurlFloor } from "../curl-floor.js";
 import { measureUnit, NODE, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
 import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 
@@ -39,7 +45,7 @@ const SUBSETS: { subset: string; parallel: boolean; members: number[] }[] = [
   { subset: "01appservers", parallel: true, members: [2, 3, 4, 5] },
   { subset: "02webservers", parallel: false, members: [6, 7] },
 ];
-/** svcmgr's window for a container's command to exit at once (SETTLE_MS in container.ts) */
+/** the Node floor's window for a container's command to exit at once (svcmgr's, until it watched die events instead) */
 export const SETTLE_MS = 50;
 
 export interface OrchestrationEnv {
@@ -51,11 +57,12 @@ export interface OrchestrationEnv {
   floorSpec: string;
   floorNoCheckSpec: string;
   composeFile: string;
+  curl: CurlFloor;
   docker: Docker;
 }
 
-type Tool = "svcmgr" | "floor" | "floor-nocheck" | "compose";
-const TOOLS: Tool[] = ["svcmgr", "floor", "floor-nocheck", "compose"];
+type Tool = "svcmgr" | "curl" | "floor" | "floor-nocheck" | "compose";
+const TOOLS: Tool[] = ["svcmgr", "curl", "floor", "floor-nocheck", "compose"];
 
 /**
  * A subnet outside svcmgr's pool (172.30.0.0/16) and unused on the host: the
@@ -103,7 +110,7 @@ function composeFile(image: string): string {
   return lines.join("\n") + "\n";
 }
 
-const names = (tool: Tool): string[] => Array.from({ length: N }, (_, i) => (tool === "svcmgr" ? `${SVC}.container.${i + 1}` : tool === "compose" ? `compose.container.${i + 1}` : `floor.container.${i + 1}`));
+const names = (tool: Tool): string[] => Array.from({ length: N }, (_, i) => `${tool === "svcmgr" ? SVC : tool === "floor-nocheck" ? "floor" : tool}.container.${i + 1}`);
 
 function daemonPid(e: OrchestrationEnv): number | undefined {
   const pid = readPidFile(path.join(e.state, "docker.pid"));
@@ -142,7 +149,10 @@ export async function setupOrchestration(cleanup: Cleanup, floorMjs: string, log
   const compose = path.join(root, "compose", "docker-compose.yml");
   writeFile(compose, composeFile(image));
   const docker = new Docker({ socketPath: socket });
-  return { root, state, socket, image, floor: floorMjs, floorSpec, floorNoCheckSpec, composeFile: compose, docker };
+  // the API version svcmgr pins its calls to: min(the daemon's, the newest it was tested with)
+  const api = pinApiVersion(((await docker.version()) as { ApiVersion: string }).ApiVersion);
+  const curl = writeCurlFloor(path.join(root, "curl"), spec("curl", 0), api);
+  return { root, state, socket, image, floor: floorMjs, floorSpec, floorNoCheckSpec, composeFile: compose, curl, docker };
 }
 
 // ---- the states a measurement starts from (not timed) ----------------------
@@ -192,6 +202,10 @@ async function timeStart(e: OrchestrationEnv, tool: Tool, first: boolean, cold: 
   switch (tool) {
     case "svcmgr":
       return (await timeProcess(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) })).ms;
+    case "curl": {
+      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"])).ms : 0;
+      return daemon + (await timeProcess(["/bin/sh", first ? e.curl.run : e.curl.start])).ms;
+    }
     case "floor":
     case "floor-nocheck":
       return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, first ? "run" : "start", ...(cold ? ["--cold"] : [])])).ms;
@@ -206,6 +220,10 @@ async function timeStop(e: OrchestrationEnv, tool: Tool): Promise<number> {
   switch (tool) {
     case "svcmgr":
       return (await timeProcess(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) })).ms;
+    case "curl": {
+      const ms = (await timeProcess(["/bin/sh", e.curl.stop])).ms;
+      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"])).ms;
+    }
     case "floor":
     case "floor-nocheck":
       return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, "stop"])).ms;
@@ -249,6 +267,9 @@ export async function benchOrchestration(e: OrchestrationEnv, runs: number, log:
   const lt = (x: number) => ({ text: `<= ${x}x floor`, check: (_m: number, r: number | undefined) => r !== undefined && r <= x });
   const faster = { text: ">= 1.5x faster than compose", check: (_m: number, r: number | undefined) => r !== undefined && r <= 1 / 1.5 };
   for (const what of ["run warm", "run cold", "start warm", "start cold", "stop"]) {
+    // the target against the bare calls: with the daemon up (cold, the curl floor's daemon start-up is a node process)
+    const curlTarget = what.endsWith("warm") ? lt(1.05) : undefined;
+    rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? undefined : "information"));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor", key: `floor ${what}` }, lt(1.15)));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "docker-compose", key: `compose ${what}` }, faster));
     if (what !== "stop") rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor without the exit-at-once check", key: `floor-nocheck ${what}` }, undefined, "information: what the check costs"));

@@ -48,9 +48,9 @@ export async function benchStatus(e: OrchestrationEnv, cleanup: Cleanup, runs: n
   log(`status: ${runs} runs done`);
   const under = (ms: number) => ({ text: `< ${ms / 1000} s`, check: (m: number) => m < ms });
   const rows = [
-    row(s, "status", "print status (7 containers up)", "print status", undefined, under(300)),
+    row(s, "status", "print status (7 containers up)", "print status", undefined, under(200)),
     row(s, "status", "svcmon, 50 services, from the cache", "svcmon 50 cache"),
-    row(s, "status", "svcmon, 200 services, from the cache", "svcmon 200 cache", { name: "50 services", key: "svcmon 50 cache" }, under(500)),
+    row(s, "status", "svcmon, 200 services, from the cache", "svcmon 200 cache", { name: "50 services", key: "svcmon 50 cache" }, under(100)),
     row(s, "status", "svcmon --refresh, 50 services", "svcmon 50 refresh"),
     row(s, "status", "svcmon --refresh, 200 services", "svcmon 200 refresh", { name: "50 services", key: "svcmon 50 refresh" }, {
       text: "< 4x for 4x the services",

@@ -1,7 +1,10 @@
 // The executor: runs the planner's plan. Subsets marked parallel run their
 // members at once (bounded); a start pushes an undo step only after a real
 // change, and a failed start replays those steps in reverse, going on past a
-// failing step.
+// failing step. A resource can also fail after its start returned (a
+// container that exits at once, seen by the target's watch, and by its last
+// look at the end of the start): once one has, no further member begins, and
+// the start fails and rolls back as if that start had thrown.
 import pLimit from "p-limit";
 import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
@@ -54,6 +57,14 @@ export interface PlanTarget {
   readonly log: Logger;
   drivers(): Promise<Map<string, ResourceDriver>>;
   afterRollback(): Promise<void>;
+  /** resources that failed after their start returned, reported (and logged) by the target as they come */
+  lateFailures?(): readonly { rid: string; error: string }[];
+  /** before the next ordered start (the next member of a serial subset, the next stage): the late failures seen so far are reported */
+  checkpoint?(): Promise<void>;
+  /** the end of a start that went through: the last look, after which every late failure is reported */
+  settleStart?(): Promise<void>;
+  /** after settleStart: what this start found up and went down since (a stop still under way), to start again */
+  wentDown?(): readonly string[];
 }
 
 /** Run a plan on a service. */
@@ -62,6 +73,13 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
   const failed: PlanOutcome["failed"] = [];
   const limit = pLimit(opts.concurrency ?? 8);
   const drivers = await rt.drivers();
+  const late = (): readonly { rid: string; error: string }[] => (plan.action === "start" ? (rt.lateFailures?.() ?? []) : []);
+  const stopped = (): boolean => failed.length > 0 || late().length > 0;
+  /** may the next ordered start begin? */
+  const goOn = async (): Promise<boolean> => {
+    if (plan.action === "start" && !stopped()) await rt.checkpoint?.();
+    return !stopped();
+  };
   if (plan.action === "start") {
     // checks that must pass before anything is touched (an address already in use)
     for (const stage of plan.stages) {
@@ -75,31 +93,47 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
       }
     }
   }
-  for (const stage of plan.stages) {
-    const one = async (rid: string): Promise<void> => {
-      const d = drivers.get(rid)!;
-      try {
-        if (opts.provision && plan.action === "start") await d.provision?.();
-        const changed = plan.action === "start" ? await d.start() : await d.stop();
-        if (changed && plan.action === "start") undo.push({ rid, undo: () => d.stop() });
-      } catch (e) {
-        const log = rt.log.child({ rid });
-        if (d.cfg.optional) {
-          log.warn(`optional resource failed to ${plan.action}: ${errorMessage(e)}`);
-          return;
-        }
-        log.error(errorMessage(e));
-        failed.push({ rid, error: errorMessage(e) });
-        // a start that failed half-way leaves its resource up (a container running but never healthy): undo it too
-        if (plan.action === "start" && opts.rollback) {
-          const st = await d.status().catch(() => undefined);
-          if (st && (st.status === "up" || st.status === "warn" || st.status === "stdby up")) undo.push({ rid, undo: () => d.stop() });
-        }
+  const one = async (rid: string): Promise<void> => {
+    const d = drivers.get(rid)!;
+    try {
+      if (opts.provision && plan.action === "start") await d.provision?.();
+      const changed = plan.action === "start" ? await d.start() : await d.stop();
+      if (changed && plan.action === "start") undo.push({ rid, undo: () => d.stop() });
+    } catch (e) {
+      const log = rt.log.child({ rid });
+      if (d.cfg.optional) {
+        log.warn(`optional resource failed to ${plan.action}: ${errorMessage(e)}`);
+        return;
       }
-    };
-    if (stage.parallel && stage.rids.length > 1) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
-    else for (const rid of stage.rids) if (!failed.length) await one(rid);
-    if (failed.length) break;
+      log.error(errorMessage(e));
+      failed.push({ rid, error: errorMessage(e) });
+      // a start that failed half-way leaves its resource up (a container running but never healthy): undo it too
+      if (plan.action === "start" && opts.rollback) {
+        const st = await d.status().catch(() => undefined);
+        if (st && (st.status === "up" || st.status === "warn" || st.status === "stdby up")) undo.push({ rid, undo: () => d.stop() });
+      }
+    }
+  };
+  for (const stage of plan.stages) {
+    if (stage.parallel && stage.rids.length > 1) {
+      if (await goOn()) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
+    } else for (const rid of stage.rids) if (await goOn()) await one(rid);
+    if (stopped()) break;
+  }
+  if (plan.action === "start" && !stopped()) {
+    await rt.settleStart?.();
+    // found up, then gone down under this start (a killed stop's last containers): started again, in plan order, once
+    const again = new Set(rt.wentDown?.() ?? []);
+    if (again.size) {
+      for (const rid of plan.stages.flatMap((s) => s.rids).filter((r) => again.has(r))) if (await goOn()) await one(rid);
+      if (!stopped()) await rt.settleStart?.();
+    }
+  }
+  // a resource that failed after its start is down: a failure, with nothing of its own to undo
+  for (const l of late()) {
+    if (failed.some((f) => f.rid === l.rid)) continue;
+    failed.push(l);
+    undo.splice(0, undo.length, ...undo.filter((u) => u.rid !== l.rid));
   }
   const rolledBack: string[] = [];
   const rollbackFailed: string[] = [];
@@ -154,6 +188,7 @@ export async function runServiceAction(paths: Paths, cfg: ServiceConfig, action:
   ensureStateDir(paths, name);
   const lock = await acquireLock(lockFile(paths, name), { action, waitMs: opts.waitMs });
   const rt = new ServiceRuntime(paths, cfg, opts.log, opts.env);
+  rt.killed = lock.killed;
   try {
     if (lock.tookOverFrom !== undefined) opts.log.warn(`took over the lock left by dead process ${lock.tookOverFrom}`);
     if (opts.stillWanted && !(await opts.stillWanted())) {

@@ -36,7 +36,9 @@ export function agentRequest<T>(socketPath: string, method: string, urlPath: str
   });
 }
 
-export const agentGet = <T>(paths: Paths, urlPath: string, timeoutMs = 2000): Promise<Reply<T> | undefined> => agentRequest<T>(apiSocket(paths), "GET", urlPath, undefined, timeoutMs);
+/** GET on the agent's socket; undefined at once when there is no socket (no agent: nothing to connect to, and no http client to load). */
+export const agentGet = <T>(paths: Paths, urlPath: string, timeoutMs = 2000): Promise<Reply<T> | undefined> =>
+  fs.existsSync(apiSocket(paths)) ? agentRequest<T>(apiSocket(paths), "GET", urlPath, undefined, timeoutMs) : Promise.resolve(undefined);
 
 /** The lines of a streamed answer (JSON lines, or an event stream), until it ends or `signal` aborts. */
 export async function* agentLines(socketPath: string, urlPath: string, signal?: AbortSignal, headers: Record<string, string> = {}): AsyncGenerator<string> {

@@ -37,6 +37,12 @@ export interface ResourceDriver {
 export interface ServiceShared {
   /** After a failed start was rolled back: take down what this object brought up for that start. */
   afterRollback?(): Promise<void>;
+  /** Before the next ordered start of an action: every failure seen so far is reported (DriverContext.startFailed). */
+  checkpoint?(): Promise<void>;
+  /** The end of a start, after the final status evaluation: every failure this object watches for has been reported. */
+  settle?(): Promise<void>;
+  /** Resources found up by this start that went down since (a stop still under way): it starts them again. */
+  wentDown?(): string[];
   /** The runtime is done: close clients and streams. */
   close?(): void;
 }
@@ -51,6 +57,12 @@ export interface DriverContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** the service's logger (drivers get their own, named after their rid, too) */
   readonly log: Logger;
+  /**
+   * The actions of killed svcmgr processes whose lock this action took over,
+   * latest first: what they asked of a daemon may still be under way (a
+   * killed stop's `docker stop`, which dockerd carries on).
+   */
+  readonly killed: readonly { action: string; since: string }[];
   /** Expand references only known at action time, such as {disk#1.exposed_dev}. */
   expandRuntimeRefs(text: string): Promise<string>;
   /** Another resource's driver (a docker data dir on a filesystem of the service). */
@@ -63,6 +75,12 @@ export interface DriverContext {
   readonly cluster?: { readonly fence: string };
   /** The object kept under `key` for this runtime, made by `make` on first use. */
   shared<T extends ServiceShared>(key: string, make: () => T): T;
+  /**
+   * A resource whose start already returned has failed since, during the
+   * same action (a container that exited at once): the action fails and
+   * rolls back. Logged at once; reported once per rid.
+   */
+  startFailed(rid: string, error: string): void;
 }
 
 /** A driver's manifest: its keywords (for the config layer) and how it makes its driver. */

@@ -18,6 +18,11 @@ export class ServiceRuntime implements DriverContext {
   private readonly sharedObjects = new Map<string, ServiceShared>();
   /** the cluster's admission of this action (its fencing token), set under the lock before acting */
   cluster: { fence: string } | undefined;
+  private readonly late: { rid: string; error: string }[] = [];
+  /** the final evaluation of a start that succeeded, for the status cache */
+  private kept: { status: ServiceStatus; startedAt: number } | undefined;
+  /** set by the action from its lock: the killed actions before it */
+  killed: readonly { action: string; since: string }[] = [];
 
   constructor(
     readonly paths: Paths,
@@ -58,8 +63,46 @@ export class ServiceRuntime implements DriverContext {
     return o as T;
   }
 
+  startFailed(rid: string, error: string): void {
+    if (this.late.some((l) => l.rid === rid)) return;
+    if (this.config.resources.find((r) => r.rid === rid)?.optional) {
+      this.log.child({ rid }).warn(`optional resource failed to start: ${error}`);
+      return;
+    }
+    this.late.push({ rid, error });
+    this.log.child({ rid }).error(error);
+  }
+
+  /** What startFailed() reported so far, in order. */
+  lateFailures(): readonly { rid: string; error: string }[] {
+    return this.late;
+  }
+
+  /** Before the next ordered start: every late failure seen so far is reported. */
+  async checkpoint(): Promise<void> {
+    for (const o of this.sharedObjects.values()) await o.checkpoint?.();
+  }
+
+  /**
+   * The end of a start: the final status evaluation (kept for the status
+   * cache), in which the containers just started are looked at once more,
+   * then every late failure seen is in lateFailures().
+   */
+  async settleStart(): Promise<void> {
+    const startedAt = Date.now();
+    const status = await this.evaluate();
+    for (const o of this.sharedObjects.values()) await o.settle?.();
+    this.kept = this.late.length ? undefined : { status, startedAt };
+  }
+
+  /** Resources this start found up that went down since (told by settleStart): to start again. */
+  wentDown(): string[] {
+    return [...this.sharedObjects.values()].flatMap((o) => o.wentDown?.() ?? []);
+  }
+
   /** After a rolled-back start: each shared object takes down what it brought up for it. */
   async afterRollback(): Promise<void> {
+    this.kept = undefined;
     for (const o of this.sharedObjects.values()) {
       await o.afterRollback?.().catch((e: unknown) => this.log.error(`rollback: ${errorMessage(e)}`));
     }
@@ -137,10 +180,12 @@ export class ServiceRuntime implements DriverContext {
     return this.summarize(await this.evaluateResources());
   }
 
-  /** Evaluate and write the status cache (skipped, with a debug line, when the state dir is not writable). */
+  /** Evaluate (or take the final evaluation of the start just done) and write the status cache (skipped, with a debug line, when the state dir is not writable). */
   async refreshStatusCache(): Promise<ServiceStatus> {
-    const startedAt = Date.now();
-    const status = await this.evaluate();
+    const kept = this.kept;
+    this.kept = undefined;
+    const startedAt = kept?.startedAt ?? Date.now();
+    const status = kept?.status ?? (await this.evaluate());
     await writeStatusCache(this.paths, status, startedAt).catch((e: unknown) => this.log.debug(`status cache not written: ${errorMessage(e)}`));
     return status;
   }

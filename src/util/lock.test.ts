@@ -63,6 +63,30 @@ describe("the lock file", () => {
     }
   });
 
+  test("the killed actions are handed on: a taker killed in turn passes its dead owner's action to the next", async () => {
+    const dir = tmp();
+    try {
+      const lock = path.join(dir, "action.lock");
+      // a killed stop (no pid is that high), taken over by a start that is killed in turn
+      fs.writeFileSync(lock, JSON.stringify({ pid: 999_999_999, start: "1", action: "stop", since: "2026-01-01T00:00:00.000Z" }));
+      const first = await acquireLock(lock, { action: "start", waitMs: 1000 });
+      assert.deepEqual(first.killed, [{ pid: 999_999_999, action: "stop", since: "2026-01-01T00:00:00.000Z" }]);
+      const left = JSON.parse(fs.readFileSync(lock, "utf8")) as Record<string, unknown>;
+      fs.writeFileSync(lock, JSON.stringify({ ...left, pid: 999_999_998 })); // the start is killed too
+      const second = await acquireLock(lock, { action: "start", waitMs: 1000 });
+      assert.deepEqual(
+        second.killed.map((k) => `${k.pid} ${k.action}`),
+        ["999999998 start", "999999999 stop"],
+      );
+      second.release();
+      const third = await acquireLock(lock, { action: "stop", waitMs: 1000 });
+      assert.deepEqual(third.killed, [], "a lock released by its owner hands nothing on");
+      third.release();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a pid reused by another process does not keep a dead owner's lock", async () => {
     const dir = tmp();
     try {

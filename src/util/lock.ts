@@ -17,7 +17,19 @@ interface LockOwner {
   start: string;
   action: string;
   since: string;
+  /** the actions of killed owners before this one, latest first (carried over by each taker) */
+  killed?: KilledAction[];
 }
+
+/** An action whose process died holding the lock: what it asked others (a daemon) may still be under way. */
+export interface KilledAction {
+  pid: number;
+  action: string;
+  since: string;
+}
+
+/** how many killed actions a lock carries over */
+const KILLED_KEPT = 4;
 
 function readOwner(file: string): LockOwner | undefined | "unreadable" {
   let text: string;
@@ -96,6 +108,8 @@ export interface HeldLock {
   release(): void;
   /** set when the lock of a dead process was taken over */
   tookOverFrom: number | undefined;
+  /** the killed actions before this one (the dead owner's, then those it had taken over), latest first */
+  killed: readonly KilledAction[];
 }
 
 export interface LockOptions {
@@ -119,6 +133,7 @@ export async function acquireLock(file: string, opts: LockOptions): Promise<Held
       let released = false;
       return {
         tookOverFrom,
+        killed: me.killed ?? [],
         release() {
           if (released) return;
           released = true;
@@ -136,7 +151,11 @@ export async function acquireLock(file: string, opts: LockOptions): Promise<Held
         continue; // gone meanwhile: retry
       }
       takeOver(file, text);
-      if (owner !== "unreadable" && owner) tookOverFrom = owner.pid;
+      if (owner !== "unreadable" && owner) {
+        tookOverFrom = owner.pid;
+        // recorded in this lock too: killed in turn, this action hands them on
+        me.killed = [{ pid: owner.pid, action: owner.action, since: owner.since }, ...(Array.isArray(owner.killed) ? owner.killed : [])].slice(0, KILLED_KEPT);
+      }
       continue;
     }
     if (Date.now() >= deadline) {

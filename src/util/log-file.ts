@@ -11,18 +11,16 @@ import { ActionError, errorMessage } from "./errors.js";
  * command refused before it acts leaves nothing behind.
  */
 export function fileSink(file: string): LogSink {
-  let dest: ReturnType<typeof pino.destination> | undefined;
+  let fd: number | undefined;
   let p: PinoLogger | undefined;
   const open = (): PinoLogger => {
-    let fd: number;
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
       fd = fs.openSync(file, "a", 0o640);
     } catch (e) {
       throw new ActionError(`cannot write the log ${file}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
     }
-    dest = pino.destination({ fd, sync: true });
-    return pino({ level: "debug", base: null, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+    return pino({ level: "debug", base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd, sync: true }));
   };
   return {
     write(rec) {
@@ -30,10 +28,11 @@ export function fileSink(file: string): LogSink {
       p[rec.level]({ svc: rec.svc, rid: rec.rid }, rec.msg);
     },
     close() {
-      // a process that lives for months (the agent) opens one per action: each is closed after it
-      dest?.flushSync();
-      dest?.end();
-      dest = undefined;
+      // a process that lives for months (the agent) opens one per action: each is closed after it.
+      // every line is written when logged (sync, no buffer): no flush to do, and no fsync (sonic-boom's flushSync
+      // fsyncs) at the end of every command; the fd is let go, a later line opens the file again
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
       p = undefined;
     },
   };

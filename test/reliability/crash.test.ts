@@ -11,7 +11,8 @@ import os from "node:os";
 import { CliRoot, LAUNCHER } from "../support/cli.js";
 import { cleanupEverything, isRoot, leftovers } from "../support/docker-fixture.js";
 import { findExecutable } from "../../src/util/which.js";
-import { complexConfig, containersOf, dockerdPids, filesIntact, ok, recordFigures, seededRandom, setUpService, shimsOf, tempLitter } from "../support/reliability.js";
+import { execa } from "execa";
+import { complexConfig, containersOf, dockerdPids, filesIntact, ok, recordFigures, seededRandom, setUpService, shimsOf, simpleConfig, socketOf, tempLitter } from "../support/reliability.js";
 
 const skip = !isRoot() ? "needs root (dockerd, bridges, mounts)" : ["dockerd", "docker", "busybox"].find((p) => !findExecutable(p)) ? "dockerd, docker or busybox missing" : false;
 
@@ -42,16 +43,25 @@ describe("SIGKILL at random points of start and stop", { skip }, () => {
   const rng = seededRandom(SEED);
   const trials: Trial[] = [];
   const durations = { start: 0, stop: 0 };
+  /** every full run of an action measured: the calibration's, and the killed ones that ended before their kill */
+  const calibrations: Record<"start" | "stop", number[]> = { start: [], stop: [] };
   const litter = new Set<string>();
 
   before(async () => {
     await setUpService(r, svc, complexConfig(r.file(`data/${svc}`)));
-    // calibration: how long each action takes here, to spread the kills over it
-    for (const action of ["start", "stop"] as const) {
-      const t0 = Date.now();
-      ok(r.run(["-s", svc, action]), `calibration ${action}`);
-      durations[action] = Date.now() - t0;
+    // calibration: how long each action takes here, to spread the kills over it; the median of three rounds,
+    // so that one slowed by a burst of load elsewhere does not stretch every delay (the trials refine it)
+    const rounds: Record<"start" | "stop", number[]> = { start: [], stop: [] };
+    for (let i = 0; i < 3; i++) {
+      for (const action of ["start", "stop"] as const) {
+        const t0 = Date.now();
+        ok(r.run(["-s", svc, action]), `calibration ${action}`);
+        rounds[action].push(Date.now() - t0);
+      }
     }
+    for (const action of ["start", "stop"] as const) durations[action] = [...rounds[action]].sort((a, b) => a - b)[1]!;
+    calibrations.start.push(...rounds.start);
+    calibrations.stop.push(...rounds.stop);
   });
 
   after(async () => {
@@ -64,12 +74,22 @@ describe("SIGKILL at random points of start and stop", { skip }, () => {
   /** command output files of those processes left in the temp dir (svcmgr's are anonymous; the fallback names them svcmgr-run-PID-N) */
   const runOutputsOf = (pids: number[]): string[] => fs.readdirSync(os.tmpdir()).filter((f) => pids.some((p) => f.startsWith(`svcmgr-run-${p}-`)));
 
-  /** Run an action, SIGKILL it after delayMs; resolves once it is gone, telling whether it was still running. */
-  function killAfter(action: string, delayMs: number): Promise<boolean> {
+  /**
+   * Run an action, SIGKILL it after delayMs; resolves once it is gone, telling whether it was still running.
+   * One that ended before its kill ran in full: its duration, measured here, is the calibration from then on
+   * (the machine is as loaded as it is now, not as it was at the calibration).
+   */
+  function killAfter(action: "start" | "stop", delayMs: number): Promise<boolean> {
+    const t0 = Date.now();
     const child = spawn(process.execPath, [LAUNCHER, "-s", svc, action], { env: r.env, stdio: "ignore" });
     if (child.pid !== undefined) killedPids.push(child.pid);
     let exited = false;
-    child.on("exit", () => void (exited = true));
+    child.on("exit", (code) => {
+      exited = true;
+      if (code !== 0) return;
+      calibrations[action].push(Date.now() - t0);
+      durations[action] = Date.now() - t0;
+    });
     return new Promise((resolve) => {
       setTimeout(() => {
         const running = !exited;
@@ -141,12 +161,47 @@ describe("SIGKILL at random points of start and stop", { skip }, () => {
       killedMidAction: mid,
       killedStarts: trials.filter((t) => t.killed === "start").length,
       killedStops: trials.filter((t) => t.killed === "stop").length,
-      calibrationMs: durations,
+      calibrationMs: calibrations,
       delaysMs: trials.map((t) => `${t.killed}@${t.delayMs}${t.midAction ? "" : "(done)"}→${t.recovery} ${t.recoveryMs}ms`),
       failedRecoveries: 0,
       tempFilesLeft: [...litter],
     });
     assert.ok(mid >= TRIALS * 0.75, `most kills land in the middle of an action (${mid}/${TRIALS})`);
+  });
+
+  test("a start right after a stop killed during its docker stop waits for the daemon to finish that stop, then starts the container again", { timeout: 120_000 }, async () => {
+    // no --init: sleep, as pid 1, ignores TERM, so dockerd's stop takes the whole stop_timeout before its KILL
+    const slow = "slowstop";
+    await setUpService(r, slow, simpleConfig(r.file(`data/${slow}`), 1).replace("run_args = --init", "run_args =\nstop_timeout = 3"));
+    try {
+      ok(r.run(["-s", slow, "start"]), "start");
+      const sock = `unix://${socketOf(r, slow)}`;
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const stop = spawn(process.execPath, [LAUNCHER, "-s", slow, "stop"], { env: r.env, stdio: "ignore" });
+      if (stop.pid !== undefined) killedPids.push(stop.pid);
+      const gone = new Promise((res) => stop.on("exit", res));
+      // the daemon got the stop once it sent the container its signal (a kill event)
+      let killedAt = 0;
+      for (const t0 = Date.now(); !killedAt && Date.now() - t0 < 20_000; ) {
+        const ev = await execa("docker", ["-H", sock, "events", "--since", String(since), "--until", String(Date.now() / 1000), "--filter", "event=kill", "--format", "{{.ID}}"], { reject: false, env: { DOCKER_HOST: undefined } });
+        if (ev.stdout.trim()) killedAt = Date.now();
+        else await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.ok(killedAt, "the stop reached docker stop");
+      stop.kill("SIGKILL");
+      await gone;
+      const res = r.run(["-s", slow, "start", "--waitlock", "0"]);
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      // past the killed stop's stop_timeout: the container is the one this start started, still running
+      await new Promise((res) => setTimeout(res, Math.max(0, killedAt + 4000 - Date.now())));
+      const rows = await containersOf(r, slow);
+      assert.deepEqual(rows?.map((c) => c.state), ["running"], `running after the killed stop's timeout: ${res.stdout}`);
+      const status = JSON.parse(ok(r.run(["-s", slow, "print", "status", "--format", "json"]), "print status")) as { avail: string };
+      assert.equal(status.avail, "up");
+      assert.match(res.stdout + res.stderr, /is being stopped \(by a killed stop/, "the start said it waited for the stop under way");
+    } finally {
+      r.run(["-s", slow, "stop", "--waitlock", "0"]);
+    }
   });
 
   test("SIGKILL during set: the config is the old or the new one, never half of it", { timeout: 120_000 }, async () => {

@@ -1,12 +1,19 @@
 // The commands that act on services: start/stop/restart and their per-group
 // forms, provision, boot, freeze/thaw, delete, docker, logs.
 import { spawn } from "node:child_process";
-import os from "node:os";
 import { UsageError } from "../../util/errors.js";
 import type { ResourceGroup } from "../../config/groups.js";
 import { count, forEachService, isMass, list, reportResult, selectServices, selection, useColor, waitMs, type ActionSpec, type CliOptions } from "../options.js";
 import type { RemoteCli } from "../remote.js";
 import type { ClusterClient } from "../../cluster/client.js";
+
+/**
+ * --parallel: how many services act at once. Not the CPU count: their actions
+ * mostly wait (a stop its stop_timeout, a start its daemon), so 20 services
+ * stop in about the time of one; the bound keeps the dockerds starting at once
+ * (and their memory) in check.
+ */
+const PARALLEL_SERVICES = 32;
 
 function resourceAction(name: string, summary: string, group?: ResourceGroup): ActionSpec {
   const action = name.startsWith("start") ? "start" : name.startsWith("stop") ? "stop" : (name as "restart" | "boot" | "provision");
@@ -61,7 +68,7 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
           waitMs: waitMs(opts),
           force: opts.force === true,
           mass: isMass(opts),
-          parallel: opts.parallel ? Math.max(2, os.availableParallelism() * 2) : 1,
+          parallel: opts.parallel ? PARALLEL_SERVICES : 1,
         },
         (r) => (code = Math.max(code, reportResult(r, dryRun))),
       );

@@ -28,16 +28,20 @@ import {
   type DockerEngine,
   type EngineEvent,
   type EngineVersion,
+  type EventsQuery,
   type ImageInfo,
 } from "./engine.js";
 import type { ContainerDaemon } from "./service-daemon.js";
+import { StartWatch } from "./start-watch.js";
 
 type State = ContainerInspect["State"];
 
 /**
  * A FAKE Docker Engine: containers in a Map. `onStart` says how a container
  * behaves once started, as the state each later inspect shows (the n-th
- * inspect since its start); `failWith` makes every call fail.
+ * inspect since its start); `dies` makes it exit that long after its start,
+ * with a `die` event as dockerd sends it (the event `dieEventLagMs` later);
+ * `failWith` makes every call fail.
  */
 class FakeEngine implements DockerEngine {
   readonly socketPath = "/fake/docker.sock";
@@ -47,6 +51,9 @@ class FakeEngine implements DockerEngine {
   readonly calls: string[] = [];
   failWith: EngineError | undefined;
   onStart: (n: number) => Partial<State> = () => ({});
+  dies: { afterMs: number; code: number } | undefined;
+  dieEventLagMs = 0;
+  private readonly subscribers = new Set<(ev: EngineEvent) => void>();
   private inspectsSinceStart = new Map<string, number>();
   private seq = 0;
 
@@ -78,9 +85,10 @@ class FakeEngine implements DockerEngine {
     this.check("version");
     return { ApiVersion: "1.41", Version: "fake" };
   }
-  async listContainers(): Promise<ContainerSummary[]> {
+  async listContainers(opts: { all?: boolean; filters?: Record<string, string[]> } = {}): Promise<ContainerSummary[]> {
     this.check("listContainers");
-    return [...this.containers.values()].filter((c) => c.State.Running).map((c) => ({ Id: c.Id, Names: [c.Name ?? ""], Image: c.Config.Image, State: c.State.Status, Labels: c.Config.Labels }));
+    // the fake's containers carry only the hash label: a label filter (the service's) takes them all
+    return [...this.containers.values()].filter((c) => opts.all || c.State.Running).map((c) => ({ Id: c.Id, Names: [c.Name ?? ""], Image: c.Config.Image, State: c.State.Status, Labels: c.Config.Labels }));
   }
   async inspectContainer(id: string): Promise<ContainerInspect | undefined> {
     this.check(`inspect ${id}`);
@@ -95,6 +103,7 @@ class FakeEngine implements DockerEngine {
   }
   async createContainer(name: string, body: ContainerCreateBody): Promise<string> {
     this.check(`create ${name}`);
+    if (this.containers.has(name)) throw new EngineError(`Conflict. The container name "/${name}" is already in use`, "http", 409);
     this.created.push({ name, body });
     const c = this.add(name, {}, body.Labels?.[LABEL_HASH] ?? "", body.Image);
     const hc = (body as { Healthcheck?: { Test?: string[] } }).Healthcheck;
@@ -103,10 +112,23 @@ class FakeEngine implements DockerEngine {
   }
   async startContainer(id: string): Promise<"started" | "already"> {
     this.check(`start ${id}`);
-    const c = this.find(id)!;
+    const c = this.find(id);
+    if (!c) throw new EngineError(`No such container: ${id}`, "absent", 404);
     if (c.State.Running) return "already";
     Object.assign(c.State, { Status: "running", Running: true, Pid: 0 });
     this.inspectsSinceStart.set(c.Id, 0);
+    if (this.dies) {
+      const { afterMs, code } = this.dies;
+      const exit = (): void => {
+        if (!c.State.Running) return;
+        Object.assign(c.State, { Status: "exited", Running: false, ExitCode: code });
+        this.inspectsSinceStart.delete(c.Id);
+        setTimeout(() => this.emit("die", c, code), this.dieEventLagMs).unref();
+      };
+      // 0: gone before the start call returns, as a command that fails at once is
+      if (afterMs === 0) exit();
+      else setTimeout(exit, afterMs).unref();
+    }
     return "started";
   }
   async stopContainer(id: string): Promise<"stopped" | "already"> {
@@ -115,6 +137,7 @@ class FakeEngine implements DockerEngine {
     if (!c.State.Running) return "already";
     this.inspectsSinceStart.delete(c.Id);
     Object.assign(c.State, { Status: "exited", Running: false, ExitCode: 137 });
+    this.emit("die", c, 137);
     return "stopped";
   }
   async removeContainer(id: string): Promise<void> {
@@ -136,18 +159,75 @@ class FakeEngine implements DockerEngine {
   async listImages(): Promise<ImageInfo[]> {
     return [];
   }
-  events(): Promise<AsyncIterable<EngineEvent>> {
-    return Promise.resolve((async function* (): AsyncGenerator<EngineEvent> {})());
+  private readonly history: EngineEvent[] = [];
+  /** an event of this container, as dockerd sends it (a `kill` when a stop sends its signal, a `die` at the exit) */
+  emit(action: string, c: ContainerInspect, code = 0): void {
+    const now = Date.now();
+    const ev: EngineEvent = { Type: "container", Action: action, Actor: { ID: c.Id, Attributes: { exitCode: String(code) } }, time: Math.floor(now / 1000), timeNano: now * 1e6 };
+    this.history.push(ev);
+    for (const s of this.subscribers) s(ev);
+  }
+  /** the events from the subscription on, filtered by event name, until the signal fires; with `until`, the past ones since `since`, then the end */
+  async events(query: EventsQuery, signal?: AbortSignal): Promise<AsyncIterable<EngineEvent>> {
+    this.check(query.until === undefined ? "events" : "past events");
+    if (query.until !== undefined) {
+      const since = Number(query.since ?? 0);
+      const past = this.history.filter((ev) => ev.time >= since && (!query.filters?.event || query.filters.event.includes(ev.Action)));
+      return (async function* (): AsyncGenerator<EngineEvent> {
+        yield* past;
+      })();
+    }
+    const queue: EngineEvent[] = [];
+    let wake: (() => void) | undefined;
+    const push = (ev: EngineEvent): void => {
+      if (query.filters?.event && !query.filters.event.includes(ev.Action)) return;
+      queue.push(ev);
+      wake?.();
+    };
+    this.subscribers.add(push);
+    const subscribers = this.subscribers;
+    signal?.addEventListener("abort", () => wake?.(), { once: true });
+    return (async function* (): AsyncGenerator<EngineEvent> {
+      try {
+        while (!signal?.aborted) {
+          const ev = queue.shift();
+          if (ev) yield ev;
+          else await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        subscribers.delete(push);
+      }
+    })();
   }
   reset(): void {}
   close(): void {}
 }
 
-/** A FAKE of the service's ContainerDaemon: always running unless the test says otherwise. */
+/** A FAKE of the service's ContainerDaemon: always running unless the test says otherwise; what its start watch reports is in `failures`. */
 class FakeDaemon implements ContainerDaemon {
   probeResult: DaemonProbe = { state: "running" };
   stopIfIdleCalls = 0;
+  /** when a killed stop began, whose lock the action took over (epoch ms) */
+  killedStopSince: number | undefined;
+  readonly failures: { rid: string; error: string }[] = [];
+  private watch: StartWatch | undefined;
   constructor(readonly fake: FakeEngine) {}
+  startWatch(docker: DockerEngine, label: string): StartWatch {
+    this.watch ??= new StartWatch(docker, label, (rid, error) => this.failures.push({ rid, error }), false, this.killedStopSince);
+    return this.watch;
+  }
+  watching(): StartWatch | undefined {
+    return this.watch;
+  }
+  async checkpoint(): Promise<void> {
+    await this.watch?.settle();
+  }
+  async settle(): Promise<void> {
+    await this.watch?.settle();
+  }
+  close(): void {
+    this.watch?.close();
+  }
   cliArgs(): string[] {
     return dockerCliArgs(this.fake.socketPath);
   }
@@ -183,18 +263,39 @@ function driverOnFake(keywords: string[], fake = new FakeEngine()): { d: DockerC
     stateDir: `${tmp}/var/${svc}`,
     env: {},
     log,
+    killed: [],
     expandRuntimeRefs: async (t) => t,
     driver: async () => undefined,
     shared: <T extends ServiceShared>(key: string): T => {
       assert.equal(key, "docker");
       return daemon as unknown as T;
     },
+    startFailed: () => assert.fail("the fake daemon reports its failures itself"),
   };
   const res = cfg.resources.find((r) => r.rid === "container#1")!;
   return { d: new DockerContainer(ctx, res, log.child({ rid: res.rid })), fake, daemon, records };
 }
 
 const NAME = "svc1.container.1";
+
+/**
+ * A start as an action runs it: the start, the rest of the action (`goOnMs`:
+ * other resources starting), its final evaluation, the watch settled; the
+ * failure the watch reported, if any, is thrown.
+ */
+async function startAction(h: ReturnType<typeof driverOnFake>, goOnMs = 0): Promise<boolean> {
+  try {
+    const changed = await h.d.start();
+    if (goOnMs) await new Promise((r) => setTimeout(r, goOnMs));
+    await h.d.status();
+    await h.daemon.settle();
+    const f = h.daemon.failures[0];
+    if (f) throw new ActionError(f.error, f.rid);
+    return changed;
+  } finally {
+    h.daemon.close();
+  }
+}
 
 void describe("status maps what the engine says", () => {
   void test("running → up; exited → down; no such container → down; drift → warn; unhealthy → warn", async () => {
@@ -252,22 +353,125 @@ void describe("start", () => {
   });
 
   void test("a container that exits at once fails its start, quoting its output", async () => {
-    const { d, fake } = driverOnFake(["run_command = /nonexistent"]);
-    fake.onStart = () => ({ Status: "exited", Running: false, ExitCode: 127 });
-    await assert.rejects(d.start(), (e: unknown) => e instanceof ActionError && e.message === "container exited with code 127 right after start; last output: boom: no such file");
+    const h = driverOnFake(["run_command = /nonexistent"]);
+    h.fake.dies = { afterMs: 0, code: 127 };
+    await assert.rejects(startAction(h), (e: unknown) => e instanceof ActionError && e.message === "container exited with code 127 right after start; last output: boom: no such file");
+    assert.deepEqual(h.daemon.failures.map((f) => f.rid), ["container#1"], "reported once");
   });
 
-  void test("a container that exits within the settle window (no healthcheck) fails its start", async () => {
-    const { d, fake } = driverOnFake(["run_command = sh -c 'sleep 0.05; exit 3'"]);
-    // running at the first two looks, gone at the third (well within the 100 ms window at 25 ms a look)
-    fake.onStart = (n) => (n >= 2 ? { Status: "exited", Running: false, ExitCode: 3 } : {});
-    await assert.rejects(d.start(), (e: unknown) => e instanceof ActionError && /^container exited with code 3 right after start/.test(e.message));
+  void test("a container that exited before its die event came is seen by the final evaluation: its start fails", async () => {
+    const h = driverOnFake(["run_command = false"]);
+    h.fake.dies = { afterMs: 0, code: 1 };
+    h.fake.dieEventLagMs = 60_000; // dockerd tells of it late (after its clean-up); an inspect waits for that and shows it exited
+    await assert.rejects(startAction(h), (e: unknown) => e instanceof ActionError && /^container exited with code 1 right after start/.test(e.message));
   });
 
-  void test("a container still running after the settle window is up", async () => {
-    const { d, fake } = driverOnFake(["run_command = sleep 60"]);
-    fake.onStart = (n) => (n >= 1000 ? { Status: "exited", Running: false, ExitCode: 1 } : {});
-    assert.equal(await d.start(), true);
+  void test("a die that came is reported before the next ordered start begins", async () => {
+    const h = driverOnFake(["run_command = false"]);
+    h.fake.dies = { afterMs: 0, code: 1 };
+    assert.equal(await h.d.start(), true, "the start call itself went through");
+    await new Promise((r) => setTimeout(r, 20)); // the die event comes
+    await h.daemon.checkpoint();
+    assert.deepEqual(h.daemon.failures.map((f) => [f.rid, f.error]), [["container#1", "container exited with code 1 right after start; last output: boom: no such file"]]);
+    h.daemon.close();
+  });
+
+  void test("a container that exits later in the action (no healthcheck) fails its start", async () => {
+    const h = driverOnFake(["run_command = sh -c 'sleep 0.05; exit 3'"]);
+    h.fake.dies = { afterMs: 50, code: 3 };
+    // the start itself returns at once; the die comes while the action starts other resources
+    await assert.rejects(startAction(h, 150), (e: unknown) => e instanceof ActionError && /^container exited with code 3 right after start/.test(e.message));
+  });
+
+  void test("a container still running when the action ends is up", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    h.fake.dies = { afterMs: 60_000, code: 1 };
+    assert.equal(await startAction(h, 50), true);
+    assert.deepEqual(h.daemon.failures, []);
+  });
+
+  void test("a container found up that goes down during the action (a killed stop's, still under way) is told to be started again", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    const c = h.fake.add(NAME, { Status: "running", Running: true }, h.d.configHash);
+    assert.equal(await h.d.start(), false, "already up");
+    assert.deepEqual(h.daemon.watching()!.wentDown(), []);
+    c.State = { ...c.State, Status: "exited", Running: false, ExitCode: 143 }; // the stop's TERM lands
+    await h.d.status(); // the action's final look
+    assert.deepEqual(h.daemon.watching()!.wentDown(), ["container#1"]);
+    assert.deepEqual(h.daemon.failures, [], "not a failure of this start");
+    assert.equal(await h.d.start(), true, "started again");
+    assert.deepEqual(h.daemon.watching()!.wentDown(), []);
+    h.daemon.close();
+  });
+
+  void test("after a killed stop, a container the daemon is still stopping is waited for until it is down, then started again", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    h.daemon.killedStopSince = Date.now() - 500;
+    const c = h.fake.add(NAME, { Status: "running", Running: true }, h.d.configHash);
+    h.fake.emit("kill", c); // the killed stop's docker stop sent its signal: the container has not exited yet
+    let done = false;
+    const started = h.d.start().finally(() => (done = true));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(done, false, "not taken as already up while it is being stopped");
+    c.State = { ...c.State, Status: "exited", Running: false, ExitCode: 143 };
+    h.fake.emit("die", c, 143);
+    assert.equal(await started, true, "started again once down");
+    assert.equal(h.fake.containers.get(NAME)!.State.Running, true);
+    assert.deepEqual(h.fake.calls, ["listContainers", "events", "past events", `start ${c.Id}`]);
+    assert.ok(h.records.some((r) => /is being stopped \(by a killed stop/.test(r.msg)));
+    await h.d.status();
+    await h.daemon.settle();
+    assert.deepEqual(h.daemon.failures, [], "the stop's die is no failure of this start");
+    h.daemon.close();
+  });
+
+  void test("after a killed stop, a container whose stop is over (kill, then die) or never begun is left as it is: the past events are asked once", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    h.daemon.killedStopSince = Date.now() - 500;
+    const c = h.fake.add(NAME, { Status: "running", Running: true }, h.d.configHash);
+    h.fake.emit("kill", c);
+    h.fake.emit("die", c, 143);
+    c.State = { ...c.State, Status: "running", Running: true }; // started again since (by someone else)
+    const t0 = Date.now();
+    assert.equal(await h.d.start(), false, "already up");
+    assert.ok(Date.now() - t0 < 1000);
+    assert.deepEqual(h.fake.calls, ["listContainers", "events", "past events"]);
+    h.daemon.close();
+  });
+
+  void test("a container stopped on purpose during the action (a rollback) has not failed", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    assert.equal(await h.d.start(), true);
+    assert.equal(await h.d.stop(), true);
+    await h.daemon.settle();
+    h.daemon.close();
+    assert.deepEqual(h.daemon.failures, [], "its die was the stop's");
+  });
+
+  void test("no fixed wait and no call of its own per container: the create and start calls, after the action's one listing and subscription", async () => {
+    const run = driverOnFake(["run_command = sleep 60", "run_args = --init"]);
+    const t0 = Date.now();
+    assert.equal(await run.d.start(), true);
+    assert.ok(Date.now() - t0 < 40, `the start returned after ${Date.now() - t0} ms`);
+    const id = run.fake.containers.get(NAME)!.Id;
+    assert.deepEqual(run.fake.calls, ["listContainers", "events", `create ${NAME}`, `start ${id}`]);
+    run.daemon.close();
+    // a later start, in another action: the container exists
+    run.fake.containers.get(NAME)!.State = { Status: "exited", Running: false, ExitCode: 0, Pid: 0 };
+    run.fake.calls.length = 0;
+    const later = driverOnFake(["run_command = sleep 60", "run_args = --init"], run.fake);
+    assert.equal(await later.d.start(), true);
+    assert.deepEqual(run.fake.calls, ["listContainers", "events", `start ${id}`]);
+    later.daemon.close();
+  });
+
+  void test("a listing gone stale (the container removed since) is asked again", async () => {
+    const h = driverOnFake(["run_command = sleep 60"]);
+    const c = h.fake.add(NAME, { Status: "exited" }, h.d.configHash);
+    await h.daemon.startWatch(h.fake, "x").open([]);
+    h.fake.containers.delete(NAME); // removed by someone else after the listing
+    assert.equal(await startAction(h), true);
+    assert.notEqual(h.fake.containers.get(NAME)!.Id, c.Id, "created anew");
   });
 
   void test("a healthcheck never healthy: the start fails once start_timeout is over, not before", async () => {
@@ -343,7 +547,7 @@ void describe("the host's daemon (DOCKER_HOST) through the real client, no Docke
       const st = status.resources.find((r) => r.rid === "container#1")!;
       assert.equal(st.status, "undef");
       assert.notEqual(status.avail, "down", "a supervisor restarting what is down leaves it alone");
-      assert.match(st.log[0]!.message, new RegExp(`cannot tell whether the docker daemon runs: GET /version on ${sock}: no answer within 3000 ms`));
+      assert.match(st.log[0]!.message, new RegExp(`cannot tell whether the docker daemon runs: GET /_ping on ${sock}: no answer within 3000 ms`));
       assert.ok(Date.now() - t0 < 10_000);
       rt.close();
     } finally {

@@ -7,13 +7,13 @@ import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ActionError, errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/log.js";
-import { pidAlive } from "../../util/proc.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { ResourceConfig } from "../../config/types.js";
 import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
-import { isEngineError, type ContainerInspect, type DockerEngine } from "./engine.js";
+import { EngineError, isEngineError, type ContainerInspect, type DockerEngine } from "./engine.js";
 import { serviceDocker, type ContainerDaemon } from "./service-daemon.js";
-import { createRequest, runCommandLine, type CreateRequest } from "./run-args.js";
+import { createRequest, parseRunArgs, runCommandLine, type CreateBody, type CreateRequest } from "./run-args.js";
+import type { Known, StartWatch } from "./start-watch.js";
 
 export const LABEL_SERVICE = "com.svcmgr.service";
 export const LABEL_RID = "com.svcmgr.rid";
@@ -21,18 +21,13 @@ export const LABEL_HASH = "com.svcmgr.config-hash";
 /** a cluster service's fencing token (SPEC §12): the owner key's create_revision when the container was made */
 export const LABEL_FENCE = "com.svcmgr.fence";
 
+/** how often a healthcheck's state is looked at while waiting for it */
 const POLL_MS = 25;
-/**
- * Without a healthcheck, "operational" means still running this long after the
- * start: it catches a command that exits at once. Watched on the container's
- * main process itself, which is gone within a few ms when its command fails at
- * once (docker itself reports the exit only 60-130 ms later, after its
- * clean-up of the container).
- */
-const SETTLE_MS = 50;
-/** The same window when the process cannot be watched (not in our pid namespace): the daemon's view, which lags. */
-const SETTLE_DAEMON_MS = 100;
-const PROC_POLL_MS = 5;
+
+const hasTest = (test: readonly string[] | null | undefined): boolean => Array.isArray(test) && test.length > 0 && test[0] !== "NONE";
+
+/** HTTP 409: the name is taken (by a container created since the action's listing) */
+const conflict = (e: unknown): boolean => e instanceof EngineError && e.statusCode === 409;
 
 /**
  * What a status says when the engine could not be asked: "cannot tell", never
@@ -46,6 +41,8 @@ export class DockerContainer implements ResourceDriver {
   private readonly command: string[] | undefined;
   private readonly argWords: string[];
   readonly configHash: string;
+  /** the healthcheck run_args defines (`--health-cmd`) or disables (`--no-healthcheck`); undefined: the image's */
+  private readonly healthArgs: CreateBody["Healthcheck"];
 
   constructor(
     private readonly ctx: DriverContext,
@@ -56,6 +53,8 @@ export class DockerContainer implements ResourceDriver {
     this.image = cfg.text.run_image!;
     this.command = cfg.text.run_command ? splitWords(cfg.text.run_command) : undefined;
     this.argWords = splitWords(cfg.text.run_args ?? "");
+    const { options } = parseRunArgs(this.argWords);
+    this.healthArgs = options.flags.noHealthcheck ? { Test: ["NONE"] } : options.strings.healthCmd ? { Test: ["CMD-SHELL", options.strings.healthCmd] } : undefined;
     this.configHash = crypto.createHash("sha256").update(JSON.stringify([this.image, this.command ?? null, this.argWords])).digest("hex").slice(0, 16);
   }
 
@@ -92,17 +91,24 @@ export class DockerContainer implements ResourceDriver {
    */
   async status(): Promise<ResourceState> {
     const daemon = this.daemon();
-    const probe = await daemon.probe();
-    if (probe.state === "stopped") return { status: "down", log: [{ level: "info", message: "docker daemon is not running" }] };
+    const down = (): ResourceState => ({ status: "down", log: [{ level: "info", message: "docker daemon is not running" }] });
+    const probe = await daemon.probe(true);
+    if (probe.state === "stopped") return down();
     if (probe.state === "unknown") return cannotTell("whether the docker daemon runs", probe.reason);
     const docker = daemon.engine();
     let info: ContainerInspect | undefined;
     try {
       info = await docker.inspectContainer(this.name);
     } catch (e) {
+      // the daemon gone since it last answered?
+      const now = await daemon.probe();
+      if (now.state === "stopped") return down();
+      if (now.state === "unknown") return cannotTell("whether the docker daemon runs", now.reason);
       return cannotTell(`the state of container ${this.name}`, e);
     }
     if (!info) return { status: "down", log: [{ level: "info", message: "can not find container id" }] };
+    // the final evaluation of a start looks at the containers it started once more
+    daemon.watching()?.observed(info);
     const label = await this.label(docker, info);
     const log: ResourceState["log"] = [];
     const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
@@ -131,42 +137,77 @@ export class DockerContainer implements ResourceDriver {
   }
 
   async start(): Promise<boolean> {
-    const docker = await this.daemon().ensureRunning(this.log);
+    const daemon = this.daemon();
+    const docker = await daemon.ensureRunning(this.log);
     try {
-      return await this.startOn(docker);
+      const watch = daemon.startWatch(docker, `${LABEL_SERVICE}=${this.ctx.service}`);
+      await watch.open(this.serviceImages());
+      return await this.startOn(docker, watch, watch.take(this.name));
     } catch (e) {
+      daemon.watching()?.unwatch(this.cfg.rid); // this error is its failure
       throw await this.explain(e);
     }
   }
 
-  private async startOn(docker: DockerEngine): Promise<boolean> {
-    let info = await docker.inspectContainer(this.name);
-    if (info?.State.Running) {
-      const drift = info.Config.Labels?.[LABEL_HASH] !== this.configHash;
+  /** the images of the service's containers: asked once per action whether they define a healthcheck */
+  private serviceImages(): string[] {
+    return [...new Set(this.ctx.config.resources.filter((r) => r.group === "container" && !r.disabled && r.text.run_image).map((r) => r.text.run_image!))];
+  }
+
+  /**
+   * `known`: what the action's listing says of this container (undefined:
+   * ask the engine). When the listing was stale (the container was removed
+   * or created by someone else since), the engine is asked and it goes again.
+   */
+  private async startOn(docker: DockerEngine, watch: StartWatch, known: Known): Promise<boolean> {
+    let c: { id: string; running: boolean; hash: string | undefined; fence: string | undefined } | undefined;
+    if (known === undefined) {
+      const info = await docker.inspectContainer(this.name);
+      c = info && { id: info.Id, running: info.State.Running, hash: info.Config.Labels?.[LABEL_HASH], fence: info.Config.Labels?.[LABEL_FENCE] };
+    } else if (known !== "absent") {
+      c = { id: known.Id, running: ["running", "paused", "restarting"].includes(known.State), hash: known.Labels?.[LABEL_HASH], fence: known.Labels?.[LABEL_FENCE] };
+    }
+    if (c?.running && watch.beingStopped(c.id)) {
+      // a killed stop's docker stop, carried on by dockerd: once it is down, this start starts it again
+      this.log.info(`container ${this.name} is being stopped (by a killed stop, still under way in the daemon): wait for it to be down`);
+      if (!(await watch.waitDown(c.id, (this.stopTimeoutS + 10) * 1000))) return this.startOn(docker, watch, undefined);
+      c.running = false;
+    }
+    if (c?.running) {
+      watch.foundUp(c.id, this.cfg.rid);
+      const drift = c.hash !== this.configHash;
       this.log.info(`container ${this.name} is already up${drift ? " (config changed: restart to apply)" : ""}`);
       return false;
     }
-    if (info && info.Config.Labels?.[LABEL_HASH] !== this.configHash) {
-      this.log.info(this.cli("rm", info.Id.slice(0, 12)) + "   # config changed since it was created");
-      await docker.removeContainer(info.Id);
-      info = undefined;
+    if (c && c.hash !== this.configHash) {
+      this.log.info(this.cli("rm", c.id.slice(0, 12)) + "   # config changed since it was created");
+      await docker.removeContainer(c.id);
+      c = undefined;
     }
     const fence = this.ctx.cluster?.fence;
-    if (info && fence !== undefined && info.Config.Labels?.[LABEL_FENCE] !== fence) {
-      this.log.info(this.cli("rm", info.Id.slice(0, 12)) + `   # made under fencing token ${info.Config.Labels?.[LABEL_FENCE] ?? "none"}, this start holds ${fence}`);
-      await docker.removeContainer(info.Id);
-      info = undefined;
+    if (c && fence !== undefined && c.fence !== fence) {
+      this.log.info(this.cli("rm", c.id.slice(0, 12)) + `   # made under fencing token ${c.fence ?? "none"}, this start holds ${fence}`);
+      await docker.removeContainer(c.id);
+      c = undefined;
     }
     let id: string;
-    if (info) {
-      id = info.Id;
-      this.log.info(this.cli("start", id.slice(0, 12)));
-      await this.startContainer(docker, id);
-      this.log.info(`output:\n${id.slice(0, 12)}\n`);
-    } else {
-      id = await this.create(docker);
+    let healthcheck: CreateBody["Healthcheck"];
+    try {
+      if (c) {
+        id = c.id;
+        this.log.info(this.cli("start", id.slice(0, 12)));
+        watch.watch(id, this.cfg.rid);
+        await this.startContainer(docker, id);
+        this.log.info(`output:\n${id.slice(0, 12)}\n`);
+      } else {
+        ({ id, healthcheck } = await this.create(docker, watch));
+      }
+    } catch (e) {
+      const stale = known !== undefined && (isEngineError(e, "absent") || (e instanceof ActionError && isEngineError(e.cause, "absent")) || conflict(e));
+      if (stale) return this.startOn(docker, watch, undefined);
+      throw e;
     }
-    await this.waitOperational(docker, id);
+    await this.waitOperational(docker, watch, id, healthcheck);
     return true;
   }
 
@@ -178,7 +219,7 @@ export class DockerContainer implements ResourceDriver {
     }
   }
 
-  private async create(docker: DockerEngine): Promise<string> {
+  private async create(docker: DockerEngine, watch: StartWatch): Promise<{ id: string; healthcheck: CreateBody["Healthcheck"] }> {
     const ctx = {
       name: this.name,
       image: this.image,
@@ -210,11 +251,13 @@ export class DockerContainer implements ResourceDriver {
       if (isEngineError(e, "absent")) {
         throw new ActionError(`image ${this.image} is not in ${this.ctx.service}'s docker daemon: pull or load it first (svcmgr -s ${this.ctx.service} docker pull ${this.image})`, this.cfg.rid);
       }
+      if (conflict(e)) throw e; // the name is taken since the action's listing: asked again
       throw this.failure("docker create", e);
     }
+    watch.watch(id, this.cfg.rid);
     await this.startContainer(docker, id);
     this.log.info(`output:\n${id}\n`);
-    return id;
+    return { id, healthcheck: request.body.Healthcheck };
   }
 
   private failure(what: string, e: unknown): ActionError {
@@ -237,64 +280,48 @@ export class DockerContainer implements ResourceDriver {
     return info;
   }
 
-  /** "wait for container up status", then "wait for container operational", within start_timeout. */
-  private async waitOperational(docker: DockerEngine, id: string): Promise<void> {
-    const deadline = Date.now() + this.startTimeoutMs;
-    const exited = async (info: ContainerInspect): Promise<never> => {
-      throw new ActionError(`container exited with code ${info.State.ExitCode} right after start${await this.lastLogLines(docker, id)}`, this.cfg.rid);
-    };
-    this.log.info("wait for container up status");
-    let info = await this.inspectExisting(docker, id);
-    while (!info.State.Running) {
-      if (["exited", "dead"].includes(info.State.Status)) await exited(info);
-      if (Date.now() > deadline) throw new ActionError(`container not running after ${this.startTimeoutMs / 1000}s (state ${info.State.Status})`, this.cfg.rid);
-      await sleep(POLL_MS);
-      info = await this.inspectExisting(docker, id);
-    }
-    this.log.info("wait for container operational");
-    const test = info.Config.Healthcheck?.Test;
-    const hasHealthcheck = Array.isArray(test) && test.length > 0 && test[0] !== "NONE";
-    if (!hasHealthcheck && (await this.settleOnProcess(docker, info, exited))) return;
-    const settleUntil = Math.min(Date.now() + SETTLE_DAEMON_MS, deadline);
-    for (;;) {
-      if (!info.State.Running) await exited(info);
-      const health = info.State.Health?.Status;
-      if (hasHealthcheck) {
-        if (health === "healthy") return;
-        if (health === "unhealthy") throw new ActionError(`container turned unhealthy${await this.lastLogLines(docker, id)}`, this.cfg.rid);
-        if (Date.now() > deadline) throw new ActionError(`container not healthy after start_timeout (${this.startTimeoutMs / 1000}s): health ${health ?? "unknown"}`, this.cfg.rid);
-      } else if (Date.now() >= settleUntil) return;
-      await sleep(POLL_MS);
-      info = await this.inspectExisting(docker, id);
-    }
+  /**
+   * Does it have a healthcheck to wait for? The create body's (run_args),
+   * else the image's (asked once per action); undefined when the image
+   * cannot be asked.
+   */
+  private async hasHealthcheck(watch: StartWatch, fromBody: CreateBody["Healthcheck"]): Promise<boolean | undefined> {
+    const own = fromBody ?? this.healthArgs;
+    if (own?.Test?.length) return own.Test[0] !== "NONE";
+    return watch.imageHealthcheck(this.image).catch(() => undefined);
   }
 
   /**
-   * The settle window on the container's main process (host pid from inspect,
-   * checked to be in this container's cgroup). Resolves false when it cannot
-   * be watched from here; throws when the container exited at once.
+   * "wait for container up status" (the start call returned: it runs), then
+   * "wait for container operational" within start_timeout: healthy when it
+   * has a healthcheck; otherwise at once, the action's die watch and its
+   * final evaluation failing the start of a container that exits at once.
    */
-  private async settleOnProcess(docker: DockerEngine, info: ContainerInspect, exited: (info: ContainerInspect) => Promise<never>): Promise<boolean> {
-    const pid = info.State.Pid;
-    const inContainer = (): boolean => {
-      try {
-        return fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(info.Id);
-      } catch {
-        return false;
+  private async waitOperational(docker: DockerEngine, watch: StartWatch, id: string, fromBody: CreateBody["Healthcheck"]): Promise<void> {
+    this.log.info("wait for container up status");
+    this.log.info("wait for container operational");
+    const health = await this.hasHealthcheck(watch, fromBody);
+    if (health === false) return;
+    const deadline = Date.now() + this.startTimeoutMs;
+    for (;;) {
+      const info = await this.inspectExisting(docker, id);
+      if (!info.State.Running) {
+        if (["exited", "dead"].includes(info.State.Status)) {
+          throw new ActionError(`container exited with code ${info.State.ExitCode} right after start${await this.lastLogLines(docker, id)}`, this.cfg.rid);
+        }
+      } else if (health === undefined && !hasTest(info.Config.Healthcheck?.Test)) {
+        return;
+      } else {
+        const status = info.State.Health?.Status;
+        if (status === "healthy") return;
+        if (status === "unhealthy") throw new ActionError(`container turned unhealthy${await this.lastLogLines(docker, id)}`, this.cfg.rid);
       }
-    };
-    if (!pid || !inContainer()) return false;
-    const until = Date.now() + SETTLE_MS;
-    while (Date.now() < until && pidAlive(pid)) await sleep(PROC_POLL_MS);
-    if (pidAlive(pid)) return true;
-    // gone: wait for the daemon to see the exit, to report its code
-    const deadline = Date.now() + 10_000;
-    let now = await this.inspectExisting(docker, info.Id);
-    while (now.State.Running && now.State.Pid === pid && Date.now() < deadline) {
+      if (Date.now() > deadline) {
+        const what = info.State.Running ? `healthy after start_timeout (${this.startTimeoutMs / 1000}s): health ${info.State.Health?.Status ?? "unknown"}` : `running after ${this.startTimeoutMs / 1000}s (state ${info.State.Status})`;
+        throw new ActionError(`container not ${what}`, this.cfg.rid);
+      }
       await sleep(POLL_MS);
-      now = await this.inspectExisting(docker, info.Id);
     }
-    return exited(now);
   }
 
   async stop(): Promise<boolean> {
@@ -318,6 +345,7 @@ export class DockerContainer implements ResourceDriver {
     } else {
       const id12 = info.Id.slice(0, 12);
       const t = this.stopTimeoutS;
+      daemon.watching()?.unwatch(info.Id); // stopped on purpose (a rollback): not a failure of its start
       this.log.info(this.cli("stop", ...(t === 10 ? [] : [`--time=${t}`]), id12));
       try {
         await docker.stopContainer(info.Id, t); // 304, already stopped, is fine

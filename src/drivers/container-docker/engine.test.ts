@@ -127,7 +127,7 @@ void describe("the engine on a real dockerd", () => {
       const status = await runtime().evaluate();
       const c1 = status.resources.find((r) => r.rid === "container#1")!;
       assert.equal(c1.status, "undef", JSON.stringify(c1));
-      assert.match(c1.log[0]!.message, /^cannot tell whether the docker daemon runs: GET \/version on .*docker\.sock: no answer within 3000 ms$/);
+      assert.match(c1.log[0]!.message, /^cannot tell whether the docker daemon runs: GET \/_ping on .*docker\.sock: no answer within 3000 ms$/);
       assert.notEqual(status.avail, "down", "an agent restarting what is down does not restart this service");
       t.diagnostic(`status of a frozen daemon in ${Date.now() - t0} ms`);
       signal(frozen, "SIGCONT");

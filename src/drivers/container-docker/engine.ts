@@ -81,7 +81,8 @@ export type ContainerInspect = z.infer<typeof ContainerInspectSchema>;
 export const ContainerSummarySchema = z.object({ Id: z.string(), Names: z.array(z.string()).default([]), Image: z.string(), State: z.string(), Labels: labels });
 export type ContainerSummary = z.infer<typeof ContainerSummarySchema>;
 
-export const ImageSchema = z.object({ Id: z.string(), RepoTags: z.array(z.string()).nullish() });
+/** GET /images/{ref}/json (with its Config) or an entry of GET /images/json (without) */
+export const ImageSchema = z.object({ Id: z.string(), RepoTags: z.array(z.string()).nullish(), Config: z.object({ Healthcheck: z.object({ Test: z.array(z.string()).nullish() }).nullish() }).nullish() });
 export type ImageInfo = z.infer<typeof ImageSchema>;
 
 export const VersionSchema = z.object({ ApiVersion: z.string(), Version: z.string() });
@@ -118,9 +119,9 @@ export interface ContainerCreateBody {
 
 export interface DockerEngine {
   readonly socketPath: string;
-  /** the API version calls are pinned to: min(daemon's, NEWEST_TESTED_API), known after the first version() */
+  /** the API version calls are pinned to: min(daemon's, NEWEST_TESTED_API), known after the first ping() or version() */
   readonly apiVersion: string | undefined;
-  /** GET /_ping answers OK within the deadline (default 2 s), else throws. */
+  /** GET /_ping answers OK within the deadline (default 2 s), else throws; its Api-Version header pins the API version. */
   ping(call?: Call): Promise<void>;
   /** GET /version; pins the API version of every later call. */
   version(call?: Call): Promise<EngineVersion>;
@@ -160,15 +161,14 @@ export type DaemonProbe = { state: "running" } | { state: "stopped"; reason: str
 export const PROBE_DEADLINE_MS = 3000;
 
 /**
- * Does the daemon on this engine answer? The first contact is GET /version,
- * which pins the API version; later ones GET /_ping. Only "nothing listens on
- * the socket" is `stopped`; a timeout, a refused permission or a strange
- * answer is `unknown`, with the reason.
+ * Does the daemon on this engine answer? GET /_ping (the first one pins the
+ * API version). Only "nothing listens on the socket" is `stopped`; a timeout,
+ * a refused permission or a strange answer is `unknown`, with the reason.
  */
 export async function probeEngine(engine: DockerEngine, deadlineMs = PROBE_DEADLINE_MS): Promise<DaemonProbe> {
   try {
+    await engine.ping({ deadlineMs });
     if (engine.apiVersion === undefined) await engine.version({ deadlineMs });
-    else await engine.ping({ deadlineMs });
     return { state: "running" };
   } catch (e) {
     if (isEngineError(e, "not-running")) return { state: "stopped", reason: e.message };

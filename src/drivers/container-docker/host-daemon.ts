@@ -44,7 +44,7 @@ export class HostDockerDaemon {
     return probeEngine(this.engine);
   }
 
-  /** Answers now? The first contact (GET /version) pins the client. */
+  /** Answers now? The first contact (GET /_ping) pins the client. */
   async isRunning(): Promise<boolean> {
     return (await this.probe()).state === "running";
   }

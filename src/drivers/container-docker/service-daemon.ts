@@ -11,6 +11,7 @@ import { allocateBridgeCidr } from "./subnets.js";
 import { PrivateDockerDaemon } from "./daemon.js";
 import type { DaemonProbe, DockerEngine } from "./engine.js";
 import { HostDockerDaemon } from "./host-daemon.js";
+import { StartWatch } from "./start-watch.js";
 
 /** The daemon a service's containers run on: its own, or the host's (docker_daemon_private = false, or no docker_data_dir). */
 export type ServiceDaemon = PrivateDockerDaemon | HostDockerDaemon;
@@ -47,13 +48,22 @@ export function daemonFor(ctx: DriverContext): ServiceDaemon {
 export interface ContainerDaemon extends ServiceShared {
   /** `docker -H unix://<socket>`, to log each call as the command a user would type */
   cliArgs(): string[];
-  /** running (with its client), stopped, or unknown: never guessed */
-  probe(): Promise<DaemonProbe>;
+  /**
+   * running (with its client), stopped, or unknown: never guessed. With
+   * `recent`, a daemon that answered a start of this action is taken as
+   * running without asking (a status evaluation right after the start; an
+   * error of its next call is probed then).
+   */
+  probe(recent?: boolean): Promise<DaemonProbe>;
   /** The client, the daemon started first when it is the service's own and down. */
   ensureRunning(log: Logger): Promise<DockerEngine>;
   /** the client of a daemon that answered (after a running probe() or ensureRunning()) */
   engine(): DockerEngine;
   stopIfIdle(onlyIfStartedHere: boolean, log?: Logger): Promise<void>;
+  /** What this action's container starts share on this daemon (one listing, the die watch): made by the first start. */
+  startWatch(docker: DockerEngine, label: string): StartWatch;
+  /** the start watch, when a start of this action made one */
+  watching(): StartWatch | undefined;
 }
 
 /** The service's daemon as its containers share it during one action or evaluation. */
@@ -61,6 +71,9 @@ export class ServiceDocker implements ContainerDaemon {
   readonly daemon: ServiceDaemon;
   /** set when this runtime started the private daemon, so that a failed start can stop it again */
   private startedHere = false;
+  /** it answered (or was started) during this runtime: later starts do not ask again (an error of theirs is explained by a probe) */
+  private answered = false;
+  private watch: StartWatch | undefined;
 
   constructor(private readonly ctx: DriverContext) {
     this.daemon = daemonFor(ctx);
@@ -74,18 +87,47 @@ export class ServiceDocker implements ContainerDaemon {
   async ensureRunning(log: Logger): Promise<DockerEngine> {
     const daemon = this.daemon;
     if (daemon.shared) daemon.warnIgnored(log);
-    if (await daemon.isRunning()) return daemon.client();
+    if (this.answered) return daemon.client();
+    if (await daemon.isRunning()) {
+      this.answered = true;
+      return daemon.client();
+    }
     if (!daemon.shared) await checkDataDirFilesystem(this.ctx, daemon.dataDir);
     await daemon.start(log);
     this.startedHere = true;
+    this.answered = true;
     return daemon.client();
+  }
+
+  startWatch(docker: DockerEngine, label: string): StartWatch {
+    // the private daemon's containers run in this pid namespace (svcmgr runs that dockerd)
+    this.watch ??= new StartWatch(docker, label, (rid, error) => this.ctx.startFailed(rid, error), !this.daemon.shared, killedStopSince(this.ctx.killed));
+    return this.watch;
+  }
+
+  watching(): StartWatch | undefined {
+    return this.watch;
+  }
+
+  /** a die that came is reported (its last output fetched) before the next ordered start */
+  checkpoint(): Promise<void> {
+    return this.settle();
+  }
+
+  settle(): Promise<void> {
+    return this.watch?.settle() ?? Promise.resolve();
+  }
+
+  wentDown(): string[] {
+    return this.watch?.wentDown() ?? [];
   }
 
   cliArgs(): string[] {
     return this.daemon.cliArgs();
   }
 
-  probe(): Promise<DaemonProbe> {
+  probe(recent = false): Promise<DaemonProbe> {
+    if (recent && this.answered) return Promise.resolve({ state: "running" });
     return this.daemon.probe();
   }
 
@@ -107,7 +149,13 @@ export class ServiceDocker implements ContainerDaemon {
       return;
     }
     const running = await daemon.client().listContainers();
-    if (running.length === 0) await daemon.stop(undefined, log);
+    if (running.length === 0) {
+      await daemon.stop(undefined, log);
+      // a later start of this runtime (restart: stop, then start) starts it again, and watches it anew
+      this.answered = false;
+      this.watch?.close();
+      this.watch = undefined;
+    }
   }
 
   /** the daemon this start brought up goes down again with the containers */
@@ -116,8 +164,15 @@ export class ServiceDocker implements ContainerDaemon {
   }
 
   close(): void {
+    this.watch?.close();
     this.daemon.close();
   }
+}
+
+/** When the earliest killed stop or restart this action took the lock over from began (epoch ms): its `docker stop` calls may still be under way. */
+export function killedStopSince(killed: DriverContext["killed"]): number | undefined {
+  const times = killed.filter((k) => k.action === "stop" || k.action === "restart").map((k) => Date.parse(k.since)).filter((t) => Number.isFinite(t));
+  return times.length ? Math.min(...times) : undefined;
 }
 
 /** The service's shared docker handle for this runtime. */
