@@ -119,8 +119,9 @@ export async function runWatchdog(paths: Paths, log: Logger, signal: AbortSignal
         log.warn(`fenced ${n} container${n === 1 ? "" : "s"}, ${done <= lease.stopBy ? `${lease.stopBy - done} ms before` : `${done - lease.stopBy} ms AFTER`} the lease could pass to another node`);
         fencedFor = lease.expires;
       }
-      if (!pidAlive(lease.agentPid) && fencedFor === lease.expires) {
-        disarmWatchdog(paths);
+      // the agent is gone and nothing of it can still run: fenced, or it owned no containers (app resources only)
+      if (!pidAlive(lease.agentPid) && (fencedFor === lease.expires || !lease.sockets.length)) {
+        if (readLease(paths)?.agentPid === lease.agentPid) disarmWatchdog(paths);
         break;
       }
     }
