@@ -158,7 +158,8 @@ export class EtcdClient {
           method: "POST",
           body: JSON.stringify(body),
           headers: { "content-type": "application/json" },
-          signal: AbortSignal.timeout(Math.min(left, perTry)),
+          // whole ms: AbortSignal.timeout throws on a fraction (after a member's timeout, `left` always is one)
+          signal: AbortSignal.timeout(Math.max(1, Math.floor(Math.min(left, perTry)))),
         });
         const text = await res.text();
         const json = (text ? JSON.parse(text) : {}) as { error?: string; message?: string; code?: number };
