@@ -5,7 +5,7 @@
 // decimal strings. Calls go to the preferred (local) member first, then the
 // others in order, within one overall deadline.
 import { jsonLines } from "../util/json-lines.js";
-import { errorMessage } from "../util/errors.js";
+import { ActionError, errorMessage } from "../util/errors.js";
 
 export interface KeyValue {
   key: string;
@@ -46,8 +46,8 @@ export interface TxnResult {
   ranges: KeyValue[][];
 }
 
-/** An etcd that did not answer in time, or said no: the message names the members tried. */
-export class EtcdError extends Error {
+/** An etcd that did not answer in time, or said no: the message names the members tried. An action's failure (exit 1, no stack trace). */
+export class EtcdError extends ActionError {
   constructor(
     message: string,
     readonly unreachable: boolean,
@@ -158,7 +158,8 @@ export class EtcdClient {
           method: "POST",
           body: JSON.stringify(body),
           headers: { "content-type": "application/json" },
-          signal: AbortSignal.timeout(Math.min(left, perTry)),
+          // whole ms: AbortSignal.timeout throws on a fraction (after a member's timeout, `left` always is one)
+          signal: AbortSignal.timeout(Math.max(1, Math.floor(Math.min(left, perTry)))),
         });
         const text = await res.text();
         const json = (text ? JSON.parse(text) : {}) as { error?: string; message?: string; code?: number };

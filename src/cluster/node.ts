@@ -135,7 +135,7 @@ export class ClusterNode implements ClusterHooks {
     throw new ConfigError([
       {
         file: this.opts.cfg.file,
-        line: 0,
+        line: this.opts.cfg.lines.cluster ?? 0,
         section: "cluster",
         message: `node ${this.self} is already in cluster ${this.opts.cfg.name}: an agent on host ${rec.host ?? "?"} (root ${rec.root ?? "?"}, pid ${rec.pid ?? "?"}) holds that name; two nodes cannot have the same name`,
       },

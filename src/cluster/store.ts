@@ -154,8 +154,10 @@ export class ClusterStore {
   async deleteConfig(name: string, opts: { force: boolean }): Promise<void> {
     const state = await this.snapshot();
     const owners = [...(state.services.get(name)?.owners.values() ?? [])];
-    if (owners.length && !opts.force) throw new UsageError(`${name}: refusing to delete while it runs on ${owners.map((o) => o.node).join(", ")}: stop it first, or use --force`);
-    await this.client.txn([], [{ delete: { key: this.keys.config(name) } }, { delete: { key: this.keys.intent(name) } }, { delete: { key: this.keys.target(name) } }]);
+    if (owners.length && !opts.force) throw new UsageError(`refusing to delete while it runs on ${owners.map((o) => o.node).join(", ")}: stop it first, or use --force`);
+    // every node's status of it too: a deleted service leaves no rows behind (owner keys stay with their owner's lease)
+    const ops = [this.keys.config(name), this.keys.intent(name), this.keys.target(name)].map((key) => ({ delete: { key } }));
+    await this.client.txn([], [...ops, { delete: { key: this.keys.status(name, ""), prefix: true } }]);
   }
 
   /**

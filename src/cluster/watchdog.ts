@@ -124,9 +124,9 @@ export async function runWatchdog(paths: Paths, log: Logger, signal: AbortSignal
         fencedFor = lease.expires;
         lastSweep = done;
       }
-      // the agent is gone and nothing of it can still run: done (a new agent starts a new watchdog)
-      if (!pidAlive(lease.agentPid) && !watchdogAgentAlive(paths) && (fencedFor === lease.expires || (!lease.sockets.length && monoMs() > lease.expires))) {
-        disarmWatchdog(paths);
+      // the agent is gone and nothing of it can still run (fenced, or it owned no containers): done; a new agent starts a new watchdog
+      if (!pidAlive(lease.agentPid) && !watchdogAgentAlive(paths) && (fencedFor === lease.expires || !lease.sockets.length)) {
+        if (readLease(paths)?.agentPid === lease.agentPid) disarmWatchdog(paths);
         break;
       }
     }
