@@ -78,7 +78,7 @@ describe("the dashboard's listener: TLS, node.conf, tokens on the command line",
   });
 
   test("HTTPS from node.conf: the page and the API over TLS, a Secure __Host- cookie, HSTS; plain HTTP gets nothing", async () => {
-    fs.writeFileSync(nodeConf, ["[cluster]", "name = ignored-here", "", "[node]", `listen = 127.0.0.1:${port}`, `tls_cert = ${r.file("tls/cert.pem")}`, `tls_key = ${r.file("tls/key.pem")}`, ""].join("\n"));
+    fs.writeFileSync(nodeConf, ["[other]", "name = ignored-here", "", "[node]", `listen = 127.0.0.1:${port}`, `tls_cert = ${r.file("tls/cert.pem")}`, `tls_key = ${r.file("tls/key.pem")}`, ""].join("\n"));
     const started = ok(r.run(["daemon", "start"], { env }), "daemon start");
     const url = `https://127.0.0.1:${port}/`;
     assert.match(started, new RegExp(`dashboard on ${url.replace(/[.]/g, "\\.")}`));

@@ -182,6 +182,11 @@ export class EtcdClient {
     throw new EtcdError(`no etcd member answered within ${Math.round(deadlineMs)} ms: ${tried.join(", ") || endpoints.join(", ")}`, true);
   }
 
+  /** The next member for the next call (the current one took a request and did not answer). */
+  rotate(): void {
+    this.preferred = (this.preferred + 1) % this.opts.endpoints.length;
+  }
+
   /** Go back to the first (local) member for the next call. */
   preferLocal(): void {
     this.preferred = 0;

@@ -48,6 +48,8 @@ const FAILED_COOLDOWN_MS = 30_000;
 /** the rank wait of SPEC §12: a node of rank r waits r × 1 s */
 const RANK_WAIT_MS = 1000;
 const WAIT_MS = 60_000;
+/** a watch etcd has not confirmed by then is started again on another member */
+const WATCH_CREATE_MS = 3000;
 
 export class ClusterNode implements ClusterHooks {
   readonly store: ClusterStore;
@@ -188,10 +190,18 @@ export class ClusterNode implements ClusterHooks {
     while (!this.abort.signal.aborted) {
       const ac = (this.watchAbort = new AbortController());
       const signal = AbortSignal.any([ac.signal, this.abort.signal]);
+      // a member that takes the request but never answers it: given up, and the next member tried
+      const noAnswer = setTimeout(() => {
+        this.log.debug("cluster watch: not created in time, trying another member");
+        this.client.rotate();
+        ac.abort();
+      }, WATCH_CREATE_MS);
       try {
-        await this.client.watch(this.store.keys.root, { prefix: true, fromRevision: this.state.revision + 1, signal }, (evs, rev) => this.onEvents(evs, rev));
+        await this.client.watch(this.store.keys.root, { prefix: true, fromRevision: this.state.revision + 1, signal, onCreated: () => clearTimeout(noAnswer) }, (evs, rev) => this.onEvents(evs, rev));
       } catch (e) {
         this.log.debug(`cluster watch: ${errorMessage(e)}`);
+      } finally {
+        clearTimeout(noAnswer);
       }
       if (this.abort.signal.aborted) break;
       await new Promise((r) => setTimeout(r, 300));
@@ -345,7 +355,8 @@ export class ClusterNode implements ClusterHooks {
     if (mine) {
       const moveAway = !flex && v.target !== undefined && v.target !== this.self && live.includes(v.target);
       if (v.intent !== "up" || moveAway || !nodesOf.includes(this.self)) return this.release(svc, mine, v.intent !== "up" ? "stopped by an operator" : moveAway ? `moving to ${v.target}` : "this node is no longer in its nodes");
-      if (this.started.get(svc) !== mine.token) await this.startOwned(svc, mine);
+      // without a valid deadline nothing starts (the expiry's fence has run or runs now)
+      if (this.started.get(svc) !== mine.token && this.session.isValid()) await this.startOwned(svc, mine);
       if (v.target === this.self && this.started.get(svc) === mine.token) {
         // the move is done: its request goes (unless a new one came meanwhile)
         const key = this.store.keys.target(svc);

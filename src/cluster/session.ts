@@ -20,7 +20,7 @@ export interface SessionEvents {
   expired: [];
   /** etcd says the lease is gone (its keys with it); a new one is granted */
   lost: [oldLease: string];
-  /** contact again after expiry or loss */
+  /** contact again after failed keepalives (the watch may hang on a member that was cut off) */
   regained: [];
 }
 
@@ -131,7 +131,7 @@ export class LeaseSession extends EventEmitter<SessionEvents> {
         } else this.lastGoodSend = sent;
       }
       if (this.failures || this.expiredFired) this.log.info(`etcd reached again after ${this.failures} failed keepalive${this.failures === 1 ? "" : "s"}`);
-      const wasOut = this.expiredFired;
+      const wasOut = this.expiredFired || this.failures > 0;
       this.failures = 0;
       this.expiredFired = false;
       this.armExpiry();

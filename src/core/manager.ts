@@ -247,7 +247,7 @@ export class ServiceManager {
       if (!opts.force) {
         const st = await this.status(name, { refresh: true });
         const up = st.resources.filter((r) => (["up", "warn", "stdby up"] as Status[]).includes(r.status)).map((r) => r.rid);
-        if (up.length) throw new UsageError(`${name}: refusing to delete while ${up.join(", ")} ${up.length > 1 ? "are" : "is"} up: stop it first, or use --force`);
+        if (up.length) throw new UsageError(`refusing to delete while ${up.join(", ")} ${up.length > 1 ? "are" : "is"} up: stop it first, or use --force`);
       }
       if (this.cluster?.isClustered(name)) await this.cluster.deleteConfig(name, { force: opts.force === true });
       const file = configFile(this.paths, name);
