@@ -13,7 +13,7 @@ import { writeFileAtomicSync } from "../util/atomic.js";
 import { ActionError, ConfigError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { configFile, stateDir, type Paths } from "../util/paths.js";
-import type { EtcdClient, WatchEvent } from "./etcd.js";
+import type { EtcdClient, KeyValue, WatchEvent } from "./etcd.js";
 import type { ClusterConfig } from "./node-conf.js";
 import { LeaseSession, monoMs } from "./session.js";
 import { ClusterStore, isClusterConfig, type ClusterRequest, type ClusterState, type NodeStatus, type Owner } from "./store.js";
@@ -71,6 +71,9 @@ export class ClusterNode implements ClusterHooks {
   private readonly sockets = new Map<string, string | undefined>();
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  /** the node key holds this agent's current lease */
+  private registered = false;
+  private registering: Promise<void> | undefined;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.store = new ClusterStore(opts.cfg);
@@ -95,7 +98,7 @@ export class ClusterNode implements ClusterHooks {
     const adopt = await checkJoin(this.store, this.opts.paths, this.log);
     await this.session.open(adopt);
     writeFileAtomicSync(this.leaseFile, `${this.session.lease}\n`, 0o600);
-    await this.register();
+    await this.register(true);
     recordEtcdCluster(this.opts.paths, (await this.client.status(this.client.endpoints[0]!, 2000).catch(() => undefined))?.header.clusterId);
     this.session.on("renewed", () => this.renewed());
     this.session.on("expired", () => void this.expired());
@@ -118,18 +121,33 @@ export class ClusterNode implements ClusterHooks {
   }
 
   /** The node key, on the lease: create_revision == 0, or ours already (an adopted lease). */
-  private async register(): Promise<void> {
+  private async register(atJoin: boolean): Promise<void> {
     const key = this.store.keys.node(this.self);
     const value = JSON.stringify({ host: os.hostname(), root: this.opts.paths.var, pid: process.pid, since: new Date().toISOString() });
-    const r = await this.client.txn(
-      [{ key, target: "CREATE", createRevision: 0 }],
-      [{ put: { key, value, lease: this.session.lease } }],
-      [{ range: { key } }],
-    );
-    if (r.succeeded) return;
-    const cur = r.ranges[0]?.[0];
-    if (cur?.lease === this.session.lease) {
-      await this.client.put(key, value, { lease: this.session.lease });
+    if (!this.session.lease) return; // granted again soon: the next keepalive registers
+    let cur: KeyValue | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const r = await this.client.txn(
+        [cur ? { key, target: "MOD", modRevision: cur.modRevision } : { key, target: "CREATE", createRevision: 0 }],
+        [{ put: { key, value, lease: this.session.lease } }],
+        [{ range: { key } }],
+      );
+      if (r.succeeded) {
+        this.registered = true;
+        if (!atJoin) {
+          this.log.info(`cluster: node ${this.self} registered again (lease ${this.session.lease})`);
+          this.refreshAll(); // the statuses went with the old lease
+        }
+        return;
+      }
+      cur = r.ranges[0]?.[0];
+      if (!cur) continue; // gone meanwhile: create it
+      const rec = JSON.parse(cur.value) as { host?: string; root?: string };
+      // this node's own key: on an older lease of this root (a lease that ended, its keys not yet removed; a predecessor's): taken over
+      if (cur.lease !== this.session.lease && (rec.host !== os.hostname() || rec.root !== this.opts.paths.var)) break;
+    }
+    if (!atJoin) {
+      this.log.warn(`cluster: node ${this.self}'s key is held by another agent (${cur?.value ?? "?"}): not registered, tried again at the next keepalive`);
       return;
     }
     await this.session.close(true);
@@ -477,12 +495,9 @@ export class ClusterNode implements ClusterHooks {
 
   private async leaseLost(): Promise<void> {
     await this.expired();
-    try {
-      await this.register();
-      writeFileAtomicSync(this.leaseFile, `${this.session.lease}\n`, 0o600);
-    } catch (e) {
-      this.log.warn(`cluster: ${errorMessage(e)}`);
-    }
+    this.registered = false;
+    writeFileAtomicSync(this.leaseFile, `${this.session.lease}\n`, 0o600);
+    await this.register(false).catch((e: unknown) => this.log.warn(`cluster: ${errorMessage(e)}`));
     this.restartWatch();
   }
 
@@ -496,6 +511,11 @@ export class ClusterNode implements ClusterHooks {
   /** After each good keepalive: the watchdog's new deadline, with the sockets of what this node owns. */
   private renewed(): void {
     if (this.closed) return;
+    if (!this.registered && !this.registering && this.session.lease) {
+      this.registering = this.register(false)
+        .catch((e: unknown) => this.log.debug(`cluster: ${errorMessage(e)}`))
+        .finally(() => (this.registering = undefined));
+    }
     const sockets = new Set<string>();
     for (const [svc, v] of this.state.services) {
       if (![...v.owners.values()].some((o) => o.node === this.self)) continue;
