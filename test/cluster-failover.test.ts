@@ -192,6 +192,8 @@ describe("failover across 3 nodes on etcd, never running twice", { skip, timeout
       assert.deepEqual(await running(), [where], `trial ${trial}: after the heal, the old owner ${owner} did not start again`);
       owner = where;
     }
+    // each fence said how long before lease_ttl - 2 s after its last keepalive it was done: never after
+    for (const n of rig.nodes) assert.doesNotMatch(rig.agentLog(n.name, 100_000), /ms AFTER the lease could pass/, `${n.name} stopped a service after lease_ttl - 2 s`);
     console.log(`# ${TRIALS} partition trials, 0 samples with two nodes running; failover time median ${median(times).toFixed(1)} s, max ${Math.max(...times).toFixed(1)} s; the partitioned owner stopped after median ${median(stoppedAfter).toFixed(1)} s, max ${Math.max(...stoppedAfter).toFixed(1)} s`);
   });
 
