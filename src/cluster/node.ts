@@ -366,8 +366,8 @@ export class ClusterNode implements ClusterHooks {
       return;
     }
     this.started.delete(svc);
-    if (this.localUp(svc) && !flex) {
-      // running here without the key (a lost lease, a missed stop): stopped at once
+    if (this.localUp(svc)) {
+      // running here without a key (a lost lease, a missed stop; for flex: a copy beyond its slots): stopped at once
       await this.fence(svc, "running here without owning it");
     }
     if (v.intent !== "up" || !nodesOf.includes(this.self) || !this.session.isValid()) return;
