@@ -15,7 +15,7 @@ import { ok } from "./support/reliability.js";
 import { chromiumMissing, launchChromium, type RealBrowser } from "./support/browser.js";
 import { freePort, stopAgent, until } from "./support/web.js";
 import { ETCD, LocalCluster, LocalEtcd, agentPidOf } from "./support/etcd-local.js";
-import { pidAlive } from "../src/util/proc.js";
+import { waitPidGone } from "../src/util/proc.js";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !fs.existsSync(ETCD) ? "etcd-server missing (/usr/bin/etcd)" : chromiumMissing();
 if (skip) console.log(`# skipping the dashboard cluster tests: ${skip}`);
@@ -79,8 +79,13 @@ describe("the dashboard's cluster panel, on a cluster of 3 nodes", { skip }, () 
     token = ok(n1.run(["daemon", "token", "create"]), "token create").trim();
     ok(n1.run(["-s", "web", "create", ...c.serviceKw("web", ["topology=failover", "orchestrate=ha", "nodes=n1 n2 n3"])]), "create web");
     for (const n of c.nodeNames) await until(`web.conf on ${n}`, () => fs.existsSync(c.node(n).file("etc/web.conf")), 5000);
+    ok(n1.run(["-s", "db", "create", ...c.serviceKw("db", ["topology=failover", "orchestrate=ha", "nodes=n1 n2"])]), "create db");
+    ok(n1.run(["-s", "flx", "create", ...c.serviceKw("flx", ["topology=flex", "flex_target=2", "orchestrate=ha", "nodes=n1 n2 n3"])]), "create flx");
+    for (const n of c.nodeNames) await until(`the configs on ${n}`, () => ["web", "db", "flx"].every((s) => fs.existsSync(c.node(n).file(`etc/${s}.conf`))), 5000);
     assert.match(ok(n1.run(["-s", "web", "start"]), "start web"), /up on n1/);
-    assert.deepEqual(c.upOn("web"), ["n1"]);
+    assert.match(ok(n1.run(["-s", "db", "start"]), "start db"), /up on n1/);
+    assert.match(ok(n1.run(["-s", "flx", "start"]), "start flx"), /up on n1 .*, n2 /);
+    assert.deepEqual([c.upOn("web"), c.upOn("db"), c.upOn("flx")], [["n1"], ["n1"], ["n1", "n2"]]);
 
     plain = c.adopt(new CliRoot("svcplain-", "solo"));
     fs.mkdirSync(plain.file("etc"), { recursive: true });
@@ -115,6 +120,16 @@ describe("the dashboard's cluster panel, on a cluster of 3 nodes", { skip }, () 
     }
     assert.equal(await cellOf(page, "web", "n1").locator("button").count(), 0, "no switch button on the owner");
     assert.match((await page.textContent("#cluster-nodes")) ?? "", /n1 \(this node\) up · n2 up · n3 up/);
+    // a service of n1 n2 only: no switch to n3
+    assert.match((await cellOf(page, "db", "n3").textContent()) ?? "", /not one of its nodes/);
+    assert.equal(await cellOf(page, "db", "n3").locator("button").count(), 0, "no switch to a node not in db's nodes");
+    assert.equal(await cellOf(page, "db", "n2").locator("button").count(), 1, "db may switch to n2");
+    // a flex service: its 2 slot holders marked with their own tokens, no switch anywhere (it is refused for flex)
+    assert.match((await page.textContent('#cluster tr[data-name="flx"]')) ?? "", /up · flex ×2/);
+    const flx = (await c.owners("flx")).map((o) => `${o.node} owner · ${o.token}`).sort();
+    await until("flx's 2 owners shown", async () => (await ownerOnPage(page, "flx")).sort().join() === flx.join());
+    assert.equal(flx.length, 2);
+    assert.equal(await page.locator('#cluster tr[data-name="flx"] button').count(), 0, "no switch button for a flex service");
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.locator("#cluster-view").scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, "dashboard-cluster.png") });
@@ -131,6 +146,7 @@ describe("the dashboard's cluster panel, on a cluster of 3 nodes", { skip }, () 
     assert.equal(before?.node, "n1");
     const t0 = Date.now();
     await cellOf(page, "web", "n2").getByRole("button", { name: "Switch web to n2" }).click();
+    await until("the request said on the page", async () => (await page.textContent("#cluster-msg")) === "web: switch to n2 asked of the cluster");
     await until("web up on n2, gone from n1", () => c.upOn("web").join() === "n2", 15_000);
     const moved = Date.now();
     const [after] = await c.owners("web");
@@ -151,7 +167,7 @@ describe("the dashboard's cluster panel, on a cluster of 3 nodes", { skip }, () 
     await page.waitForSelector('#cluster tr[data-name="web"] td[data-node="n3"] button');
     const pid = agentPidOf(c.node("n3"));
     ok(c.node("n3").run(["daemon", "stop"]), "n3: daemon stop");
-    assert.ok(pid && !pidAlive(pid), "n3's agent is gone");
+    assert.ok(pid && (await waitPidGone(pid, 10_000)), "n3's agent is gone");
     // its lease is left for a new agent to adopt: its node key goes when the lease expires (lease_ttl 6 s)
     await until("n3 down on the page", async () => /n3 down/.test((await page.textContent("#cluster-nodes")) ?? ""), 15_000);
     assert.match((await cellOf(page, "web", "n3").textContent()) ?? "", /node down/);
@@ -159,6 +175,22 @@ describe("the dashboard's cluster panel, on a cluster of 3 nodes", { skip }, () 
     assert.equal(await page.locator("#cluster thead th", { hasText: "n3" }).getAttribute("class"), "muted");
     assert.match((await page.textContent("#cluster-nodes")) ?? "", /n1 \(this node\) up · n2 up · n3 down/);
     assert.equal(await cellOf(page, "web", "n1").locator("button").count(), 1, "n1 is still up, and may be switched to");
+  });
+
+  test("a switch that cannot be sent says so on the page; nothing moves", async () => {
+    const page = await loggedIn(url, token);
+    const button = cellOf(page, "web", "n1").getByRole("button", { name: "Switch web to n1" });
+    await button.waitFor();
+    await stopAgent(c.node("n1")); // the page's own agent: the request cannot reach it (the services keep running)
+    await page.waitForSelector("#conn.down");
+    await button.click();
+    await until("the reason on the page", async () => /^web: switch to n1 not done: /.test((await page.textContent("#cluster-msg")) ?? ""));
+    assert.equal(await page.getAttribute("#cluster-msg", "class"), "error");
+    assert.equal(await button.isEnabled(), true, "it may be tried again");
+    ok(c.node("n1").run(["daemon", "start", "--listen", `127.0.0.1:${port}`]), "n1: daemon start again");
+    await page.waitForSelector("#conn.live", { timeout: 15_000 });
+    assert.deepEqual(c.upOn("web"), ["n2"], "still on n2");
+    assert.equal((await c.keys("svc/web/target")).length, 0, "no move asked of the cluster");
   });
 
   test("a plain agent (no [cluster]): no panel, and no failed request but the expected 404 of /v1/cluster", async () => {
