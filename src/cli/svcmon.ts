@@ -20,7 +20,7 @@ async function clusterView(paths: Paths, names: readonly string[]): Promise<Clus
     const { readClusterConfig } = await import("../cluster/node-conf.js");
     const cfg = readClusterConfig(paths, nodeName(process.env));
     if (!cfg) return undefined;
-    const { ClusterStore } = await import("../cluster/store.js");
+    const { ClusterStore, clusterServiceView } = await import("../cluster/store.js");
     const state = await new ClusterStore(cfg).snapshot(3000);
     view = {
       name: cfg.name,
@@ -31,7 +31,7 @@ async function clusterView(paths: Paths, names: readonly string[]): Promise<Clus
       nodes: cfg.nodes.map((n) => ({ name: n, up: state.nodes.has(n) })),
       services: [...state.services.entries()]
         .filter(([, v]) => v.config)
-        .map(([s, v]) => ({ name: s, intent: v.intent ?? "down", owners: [...v.owners.values()].map((o) => ({ node: o.node, token: o.token })), nodes: Object.fromEntries(v.status) })),
+        .map(([s, v]) => clusterServiceView(s, v, cfg.nodes)),
     };
   }
   if (!view) return undefined;

@@ -57,7 +57,7 @@ export class ClusterClient implements ClusterHooks {
     while (Date.now() < deadline) {
       const s = await this.snapshot().catch(() => undefined);
       const v = s?.services.get(name);
-      if (v) {
+      if (s && v) {
         const owners = [...v.owners.values()];
         const upOn = [...v.status.entries()].filter(([, st]) => st.avail === "up" || st.avail === "warn").map(([n]) => n);
         const now = `owner ${owners.map((o) => o.node).join(", ") || "none"}, up on ${upOn.join(", ") || "no node"}`;
@@ -68,11 +68,17 @@ export class ClusterClient implements ClusterHooks {
           const want = typeof target === "string" ? [target] : undefined;
           const placed = owners.filter((o) => (want ? want.includes(o.node) : true) && upOn.includes(o.node));
           const others = upOn.filter((n) => !owners.some((o) => o.node === n));
-          if (placed.length && !others.length) return `${name}: up on ${placed.map((o) => `${o.node} (fencing token ${o.token})`).join(", ")}`;
+          if (placed.length >= this.placements(cfg, s) && !others.length) return `${name}: up on ${placed.map((o) => `${o.node} (fencing token ${o.token})`).join(", ")}`;
         }
       }
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new ActionError(`${name}: ${what} not done within ${Math.round(opts.waitMs / 1000)}s (${last || "no state"}); the cluster keeps trying`);
+  }
+  /** how many nodes a start is done on: 1, or for flex its flex_target (at most the nodes of its nodes that are up) */
+  private placements(cfg: ServiceConfig, s: ClusterState): number {
+    if (cfg.defaults.values.topology !== "flex") return 1;
+    const nodesOf = cfg.defaults.values.nodes?.filter((n) => this.cfg.nodes.includes(n)) ?? this.cfg.nodes;
+    return Math.max(1, Math.min(cfg.defaults.values.flex_target ?? nodesOf.length, nodesOf.filter((n) => s.nodes.has(n)).length));
   }
 }

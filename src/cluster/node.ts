@@ -16,7 +16,7 @@ import { configFile, stateDir, type Paths } from "../util/paths.js";
 import type { EtcdClient, KeyValue, WatchEvent } from "./etcd.js";
 import type { ClusterConfig } from "./node-conf.js";
 import { LeaseSession, monoMs } from "./session.js";
-import { ClusterStore, isClusterConfig, type ClusterRequest, type ClusterState, type NodeStatus, type Owner } from "./store.js";
+import { ClusterStore, clusterServiceView, isClusterConfig, type ClusterServiceView, type ClusterRequest, type ClusterState, type NodeStatus, type Owner } from "./store.js";
 
 export interface ClusterView {
   name: string;
@@ -26,7 +26,7 @@ export interface ClusterView {
   /** how long this node may still run its failover services without a new keepalive */
   deadlineLeftMs: number;
   nodes: { name: string; up: boolean; host?: string; since?: string }[];
-  services: { name: string; intent: "up" | "down"; target?: string; owners: { node: string; token: number }[]; nodes: Record<string, NodeStatus> }[];
+  services: ClusterServiceView[];
 }
 import { disarmWatchdog, ensureWatchdog, fenceContainers, renewWatchdog } from "./watchdog.js";
 import { checkJoin, recordEtcdCluster } from "./join.js";
@@ -384,8 +384,8 @@ export class ClusterNode implements ClusterHooks {
       return;
     }
     this.started.delete(svc);
-    if (this.localUp(svc) && !flex) {
-      // running here without the key (a lost lease, a missed stop): stopped at once
+    if (this.localUp(svc)) {
+      // running here without a key (a lost lease, a missed stop; for flex: a copy beyond its slots): stopped at once
       await this.fence(svc, "running here without owning it");
     }
     if (v.intent !== "up" || !nodesOf.includes(this.self) || !this.session.isValid()) return;
@@ -544,16 +544,7 @@ export class ClusterNode implements ClusterHooks {
       services: this.clusterServices()
         .filter(visible)
         .sort()
-        .map((s) => {
-          const v = this.state.services.get(s)!;
-          return {
-            name: s,
-            intent: v.intent ?? "down",
-            ...(v.target !== undefined && { target: v.target }),
-            owners: [...v.owners.values()].map((o) => ({ node: o.node, token: o.token })),
-            nodes: Object.fromEntries([...v.status.entries()].sort(([a], [b]) => a.localeCompare(b))),
-          };
-        }),
+        .map((s) => clusterServiceView(s, this.state.services.get(s)!, this.opts.cfg.nodes)),
     };
   }
 

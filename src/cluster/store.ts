@@ -65,6 +65,37 @@ function configNodes(text: string): { nodes: string[]; line: number } | undefine
   return { nodes: e.value.split(/[\s,]+/).filter(Boolean), line: e.line };
 }
 
+/** A cluster service as the API's /v1/cluster and svcmon show it. */
+export interface ClusterServiceView {
+  name: string;
+  topology: "failover" | "flex";
+  /** flex: on how many nodes at once */
+  flexTarget?: number;
+  /** the nodes it may run on, in order of preference */
+  candidates: string[];
+  intent: "up" | "down";
+  target?: string;
+  owners: { node: string; token: number }[];
+  nodes: Record<string, NodeStatus>;
+}
+
+export function clusterServiceView(name: string, v: ServiceView, clusterNodes: readonly string[]): ClusterServiceView {
+  const text = v.config?.value ?? "";
+  const defaults = parseIni(text).sections.find((s) => s.name === "DEFAULT")?.entries ?? [];
+  const value = (k: string) => defaults.find((e) => e.key.trim().toLowerCase() === k)?.value.trim();
+  const candidates = configNodes(text)?.nodes.filter((n) => clusterNodes.includes(n)) ?? [...clusterNodes];
+  const flexTarget = Number(value("flex_target"));
+  return {
+    name,
+    ...(value("topology") === "flex" ? { topology: "flex", flexTarget: Math.min(Number.isInteger(flexTarget) && flexTarget > 0 ? flexTarget : candidates.length, candidates.length) } : { topology: "failover" }),
+    candidates,
+    intent: v.intent ?? "down",
+    ...(v.target !== undefined && { target: v.target }),
+    owners: [...v.owners.values()].map((o) => ({ node: o.node, token: o.token })),
+    nodes: Object.fromEntries([...v.status.entries()].sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
 const parseJson = <T>(s: string): T | undefined => {
   try {
     return JSON.parse(s) as T;

@@ -45,7 +45,7 @@ export class ClusterPanel {
         "tr",
         { dataset: { name: s.name } },
         h("td", { class: "name" }, h("a", { href: `#/service/${encodeURIComponent(s.name)}` }, s.name)),
-        h("td", {}, s.intent, s.target ? ` → ${s.target}` : ""),
+        h("td", {}, s.intent, s.target ? ` → ${s.target}` : "", s.topology === "flex" ? h("span", { class: "muted" }, ` · flex ×${s.flexTarget}`) : ""),
         ...v.nodes.map((n) => this.cell(s, n)),
       ),
     );
@@ -56,16 +56,23 @@ export class ClusterPanel {
   cell(s, n) {
     const owner = s.owners.find((o) => o.node === n.name);
     const st = s.nodes[n.name];
-    const parts = [st ? statusBadge(st.avail) : h("span", { class: "muted" }, n.up ? "undef" : "node down")];
+    const parts = [!s.candidates.includes(n.name) ? h("span", { class: "muted" }, "not one of its nodes") : st ? statusBadge(st.avail) : h("span", { class: "muted" }, n.up ? "undef" : "node down")];
     if (owner) parts.push(" ", h("span", { class: "badge owner", title: `owner key held by ${n.name}, fencing token ${owner.token}` }, `owner · ${owner.token}`));
-    else if (n.up && s.owners.length) {
+    // a failover service moves to another of its nodes that is up (a flex one runs on several: no switch)
+    else if (n.up && s.owners.length && s.topology !== "flex" && s.candidates.includes(n.name)) {
       const b = h("button", { type: "button", class: "small", "aria-label": `Switch ${s.name} to ${n.name}` }, "switch here");
       b.addEventListener("click", async () => {
         b.disabled = true;
+        const msg = $("#cluster-msg");
+        msg.className = "muted";
+        msg.textContent = `${s.name}: switch to ${n.name} asked…`;
         try {
           await post(`${svcPath(s.name)}/actions/switch`, { to: n.name });
+          msg.textContent = `${s.name}: switch to ${n.name} asked of the cluster`;
         } catch (e) {
-          b.title = String(e.message ?? e);
+          msg.className = "error";
+          msg.textContent = `${s.name}: switch to ${n.name} not done: ${e.message ?? e}`;
+          b.disabled = false;
         }
         this.refreshSoon();
       });

@@ -1,0 +1,158 @@
+// A flex service of the cluster (SPEC §12: topology = flex, flex_target nodes
+// at once) on one real etcd on loopback, with three svcmgr nodes that are
+// roots of their own on this host (test/support/etcd-local.ts). What an
+// operator sees: where it runs (the flag files of its app resource), the owner
+// slot keys in etcd, exit codes and messages.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { type CliResult } from "./support/cli.js";
+import { until } from "./support/web.js";
+import { findExecutable } from "../src/util/which.js";
+import { signal, waitPidGone } from "../src/util/proc.js";
+import { ETCD, LocalCluster, LocalEtcd, agentPidOf } from "./support/etcd-local.js";
+
+const skip = process.getuid?.() !== 0 ? "needs root" : !fs.existsSync(ETCD) ? "etcd-server missing (/usr/bin/etcd)" : !findExecutable("etcdctl") ? "etcdctl missing" : false;
+if (skip) console.log(`# skipping the flex cluster tests: ${skip}`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NO_TRACE = /^\s+at /m;
+const LEASE_TTL_MS = 6000;
+
+function ok(res: CliResult, what: string): string {
+  if (res.code !== 0) throw new Error(`${what} exited ${res.code}:\n${res.stdout}\n${res.stderr}`);
+  return res.stdout;
+}
+
+/** The flag files seen every 50 ms until stopped: every distinct set of nodes seen, and the most at once. */
+function sampler(c: LocalCluster, svc: string): { stop(): { most: number; seen: string[] } } {
+  const seen = new Set<string>();
+  let most = 0;
+  const t = setInterval(() => {
+    const up = c.upOn(svc);
+    most = Math.max(most, up.length);
+    seen.add(up.join(","));
+  }, 50);
+  t.unref(); // a failed assertion before stop() must not keep the test process alive
+  return {
+    stop: () => {
+      clearInterval(t);
+      return { most, seen: [...seen] };
+    },
+  };
+}
+
+describe("a flex service (topology = flex, flex_target = 2, orchestrate = ha, nodes = n1 n2 n3)", { skip }, () => {
+  let etcd: LocalEtcd;
+  const clusters: LocalCluster[] = [];
+  before(async () => {
+    etcd = await LocalEtcd.start("flex");
+  });
+  after(async () => {
+    for (const c of clusters) await c.cleanup();
+    await etcd?.stop();
+  });
+
+  async function flexCluster(tag: string): Promise<LocalCluster> {
+    const c = new LocalCluster(etcd, tag, ["n1", "n2", "n3"], `${LEASE_TTL_MS / 1000}s`);
+    clusters.push(c);
+    for (const n of c.nodeNames) await c.startAgent(n);
+    ok(c.node("n1").run(["-s", "web", "create", ...c.serviceKw("web", ["topology=flex", "flex_target=2", "orchestrate=ha", "nodes=n1 n2 n3"])]), "create");
+    for (const n of c.nodeNames) await until(`web.conf on ${n}`, () => fs.existsSync(c.node(n).file("etc/web.conf")), 2000);
+    return c;
+  }
+
+  /** the owner slot keys: slot -> node */
+  async function slots(c: LocalCluster): Promise<Record<string, string>> {
+    const keys = await c.keys("svc/web/owner/");
+    return Object.fromEntries(keys.map((k) => [k.key.slice(k.key.lastIndexOf("/") + 1), (JSON.parse(k.value) as { node: string }).node]));
+  }
+
+  /** 2 flags, on the 2 nodes that hold the 2 slots, and it stays so */
+  async function onTwo(c: LocalCluster, what: string, ms: number): Promise<string[]> {
+    const up = await until(`${what}: up on 2 nodes`, () => c.upOn("web").length === 2 && c.upOn("web"), ms);
+    const held = await slots(c);
+    assert.deepEqual(Object.keys(held).sort(), ["0", "1"], `${what}: slots 0 and 1 held`);
+    assert.deepEqual(Object.values(held).sort(), up, `${what}: the slots are held by the 2 nodes it runs on, one each`);
+    return up;
+  }
+
+  test("start runs it on exactly 2 nodes, each with its own slot; the agent of one killed (its node down): on 2 again within lease_ttl + 5 s, never 3; stop stops all", async (t) => {
+    const c = await flexCluster("kill");
+    const watch = sampler(c, "web");
+    const start = ok(await c.node("n3").runAsync(["-s", "web", "start"]), "start from n3");
+    // the CLI is done when it runs on flex_target nodes, and says where
+    const tokens = [...start.matchAll(/(n\d) \(fencing token (\d+)\)/g)].map((m) => [m[1], Number(m[2])]);
+    assert.deepEqual(tokens.map(([n]) => n), ["n1", "n2"], `"up on n1 (fencing token N), n2 (fencing token M)" in:\n${start}`);
+    const up = await onTwo(c, "start", 1000);
+    assert.deepEqual((await c.owners("web")).map((o) => [o.node, o.token]).sort(), tokens, "the tokens printed are the slot keys' create_revisions");
+    assert.deepEqual(up, ["n1", "n2"], "the first 2 of nodes");
+    await sleep(3000); // n3's turn (rank 2: 2 s) has come and gone
+    assert.deepEqual(c.upOn("web"), ["n1", "n2"], "still on exactly 2 nodes");
+    assert.equal((await c.keys("svc/web/owner/")).length, 2, "2 owner keys, no third");
+
+    // n1 dies: its agent SIGKILLed and its app with it (a node going down)
+    const pid = agentPidOf(c.node("n1"))!;
+    const t0 = performance.now();
+    signal(pid, "SIGKILL");
+    fs.rmSync(c.flag("web", "n1"));
+    await waitPidGone(pid, 5000);
+    await until("web up on n3", () => fs.existsSync(c.flag("web", "n3")), LEASE_TTL_MS + 10_000);
+    const took = performance.now() - t0;
+    t.diagnostic(`flex: the free slot taken by n3 ${(took / 1000).toFixed(1)} s after n1's agent was killed (lease_ttl ${LEASE_TTL_MS / 1000} s)`);
+    assert.ok(took < LEASE_TTL_MS + 5000, `on 2 nodes again within lease_ttl + 5 s (${Math.round(took)} ms)`);
+    assert.deepEqual(await onTwo(c, "after n1's death", 1000), ["n2", "n3"]);
+
+    // n1 back: both slots are held, it takes none and starts nothing
+    await c.startAgent("n1");
+    await sleep(3000);
+    assert.deepEqual(c.upOn("web"), ["n2", "n3"], "n1 back takes nothing");
+    assert.deepEqual(Object.values(await slots(c)).sort(), ["n2", "n3"]);
+
+    const stop = ok(await c.node("n1").runAsync(["-s", "web", "stop"]), "stop from n1");
+    assert.match(stop, /^web: stopped on every node$/m);
+    assert.deepEqual(c.upOn("web"), [], "no flag left");
+    assert.deepEqual(await c.keys("svc/web/owner/"), [], "no owner key left");
+    const { most, seen } = watch.stop();
+    assert.ok(most <= 2, `never on 3 nodes at once (50 ms samples: ${seen.join(" | ")})`);
+  });
+
+  test("an agent killed with its app left running: the free slot is taken elsewhere; the agent back stops its leftover copy", async (t) => {
+    const c = await flexCluster("leftover");
+    ok(await c.node("n2").runAsync(["-s", "web", "start"]), "start");
+    // which 2 nodes is the first test's matter: here, one of them and the third
+    const [keeper, victim] = await onTwo(c, "start", 10_000);
+    const spare = c.nodeNames.find((n) => n !== keeper && n !== victim)!;
+    const pid = agentPidOf(c.node(victim!))!;
+    signal(pid, "SIGKILL");
+    await waitPidGone(pid, 5000);
+    await until(`web up on ${spare}`, () => fs.existsSync(c.flag("web", spare)), LEASE_TTL_MS + 10_000);
+    assert.deepEqual(Object.values(await slots(c)).sort(), [keeper, spare].sort(), `${victim}'s slot went to ${spare}`);
+    assert.ok(fs.existsSync(c.flag("web", victim!)), `${victim}'s leftover copy (no agent to stop it)`);
+    const t0 = performance.now();
+    await c.startAgent(victim!);
+    await until(`${victim}'s leftover copy stopped`, () => !fs.existsSync(c.flag("web", victim!)), 10_000);
+    t.diagnostic(`the leftover stopped ${Math.round(performance.now() - t0)} ms after ${victim}'s agent was started again`);
+    assert.match(c.node(victim!).read("log/_agent.log"), /web: running here without owning it: stopping it now/);
+    await sleep(3000);
+    assert.deepEqual(c.upOn("web"), [keeper, spare].sort(), `back on 2 nodes, ${victim} took nothing back`);
+    assert.deepEqual(Object.values(await slots(c)).sort(), [keeper, spare].sort());
+  });
+
+  test("switch, takeover and giveback of a flex service are refused (exit 2), nothing moves", async () => {
+    const c = await flexCluster("switch");
+    ok(await c.node("n1").runAsync(["-s", "web", "start"]), "start");
+    await onTwo(c, "start", 10_000);
+    const before = await slots(c);
+    for (const args of [["switch", "--to", "n3"], ["takeover"], ["giveback"]]) {
+      const res = c.node("n3").run(["-s", "web", ...args]);
+      assert.equal(res.code, 2, `${args.join(" ")}: exit 2\n${res.stdout}${res.stderr}`);
+      assert.match(res.stderr, new RegExp(`^web: ${args[0]}: web is a flex service \\(it runs on 2 nodes at once\\)$`, "m"));
+      assert.doesNotMatch(res.stderr, NO_TRACE);
+    }
+    assert.deepEqual(await c.keys("svc/web/target"), [], "no move asked of the cluster");
+    await sleep(1500);
+    assert.deepEqual(c.upOn("web"), ["n1", "n2"], "nothing moved");
+    assert.deepEqual(await slots(c), before);
+  });
+});
