@@ -5,10 +5,12 @@
 // node's previous agent, adopted when it is still alive (a restarted agent
 // does not make its services move).
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import type { Paths } from "../util/paths.js";
+import type { KeyValue } from "./etcd.js";
 import type { ClusterStore } from "./store.js";
 
 const recordFile = (p: Paths): string => path.join(p.var, "_agent", "etcd-cluster-id");
@@ -58,4 +60,41 @@ export async function checkJoin(store: ClusterStore, paths: Paths, log: Logger):
   if (!lease) return undefined;
   const mine = await store.client.get(store.keys.node(cfg.self)).catch(() => undefined);
   return mine?.lease === lease ? lease : undefined;
+}
+
+/**
+ * The node key on `lease`: created (create_revision == 0), or taken over when
+ * it is this root's own on an older lease (a lease that ended and whose keys
+ * etcd has not removed yet, a predecessor's). Held by another agent (another
+ * host or root): the error says who, naming node.conf's [cluster] line.
+ */
+export async function registerNode(store: ClusterStore, lease: string, paths: Paths): Promise<{ ok: true } | { ok: false; error: ConfigError }> {
+  const cfg = store.cfg;
+  const key = store.keys.node(cfg.self);
+  const value = JSON.stringify({ host: os.hostname(), root: paths.var, pid: process.pid, since: new Date().toISOString() });
+  let cur: KeyValue | undefined;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const r = await store.client.txn(
+      [cur ? { key, target: "MOD", modRevision: cur.modRevision } : { key, target: "CREATE", createRevision: 0 }],
+      [{ put: { key, value, lease } }],
+      [{ range: { key } }],
+    );
+    if (r.succeeded) return { ok: true };
+    cur = r.ranges[0]?.[0];
+    if (!cur) continue; // gone meanwhile: create it
+    const rec = JSON.parse(cur.value) as { host?: string; root?: string };
+    if (cur.lease !== lease && (rec.host !== os.hostname() || rec.root !== paths.var)) break;
+  }
+  const rec = cur ? (JSON.parse(cur.value) as { host?: string; root?: string; pid?: number }) : {};
+  return {
+    ok: false,
+    error: new ConfigError([
+      {
+        file: cfg.file,
+        line: cfg.lines.cluster ?? 0,
+        section: "cluster",
+        message: `node ${cfg.self} is already in cluster ${cfg.name}: an agent on host ${rec.host ?? "?"} (root ${rec.root ?? "?"}, pid ${rec.pid ?? "?"}) holds that name; two nodes cannot have the same name`,
+      },
+    ]),
+  };
 }

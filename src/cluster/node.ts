@@ -4,32 +4,24 @@
 // `nodes` order, start under the fencing token, give the key back after a
 // stop, and stop everything at once when its own deadline passes.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { ClusterHooks, ServiceManager } from "../core/manager.js";
 import type { ServiceConfig } from "../config/types.js";
 import { usesPrivateDaemon } from "../config/types.js";
 import { writeFileAtomicSync } from "../util/atomic.js";
-import { ActionError, ConfigError, errorMessage } from "../util/errors.js";
+import { ActionError, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
 import { configFile, stateDir, type Paths } from "../util/paths.js";
-import type { EtcdClient, KeyValue, WatchEvent } from "./etcd.js";
+import type { EtcdClient, WatchEvent } from "./etcd.js";
 import type { ClusterConfig } from "./node-conf.js";
 import { LeaseSession, monoMs } from "./session.js";
-import { ClusterStore, clusterServiceView, isClusterConfig, type ClusterServiceView, type ClusterRequest, type ClusterState, type NodeStatus, type Owner } from "./store.js";
+import { ClusterStore, clusterView, isClusterConfig, type ClusterRequest, type ClusterState, type ClusterView, type Owner } from "./store.js";
 
-export interface ClusterView {
-  name: string;
-  self: string;
-  leaseTtlS: number;
-  lease: string | undefined;
-  /** how long this node may still run its failover services without a new keepalive */
-  deadlineLeftMs: number;
-  nodes: { name: string; up: boolean; host?: string; since?: string }[];
-  services: ClusterServiceView[];
-}
+export type { ClusterView } from "./store.js";
 import { disarmWatchdog, ensureWatchdog, fenceContainers, renewWatchdog } from "./watchdog.js";
-import { checkJoin, recordEtcdCluster } from "./join.js";
+import { checkJoin, recordEtcdCluster, registerNode } from "./join.js";
+import { mirrorConfig } from "./mirror.js";
+import { StatusPublisher } from "./publish.js";
 
 export interface ClusterNodeOptions {
   cfg: ClusterConfig;
@@ -66,7 +58,6 @@ export class ClusterNode implements ClusterHooks {
   private readonly failedAt = new Map<string, number>();
   /** the highest fencing token seen per service */
   private readonly highest = new Map<string, number>();
-  private readonly published = new Map<string, string>();
   /** the docker socket of each service this node started, for the watchdog */
   private readonly sockets = new Map<string, string | undefined>();
   private unsubscribe: (() => void) | undefined;
@@ -75,9 +66,12 @@ export class ClusterNode implements ClusterHooks {
   private registered = false;
   private registering: Promise<void> | undefined;
 
+  private readonly publisher: StatusPublisher;
+
   constructor(private readonly opts: ClusterNodeOptions) {
     this.store = new ClusterStore(opts.cfg);
     this.session = new LeaseSession(this.store.client, opts.cfg.leaseTtlMs, opts.log);
+    this.publisher = new StatusPublisher(this.store, opts.log, (svc) => opts.manager.lastStatusOf(svc), () => this.session.lease);
   }
 
   get self(): string {
@@ -108,7 +102,7 @@ export class ClusterNode implements ClusterHooks {
     this.mirrorAll();
     this.unsubscribe = this.opts.manager.on((e) => {
       if (e.type === "status" && this.isClustered(e.service)) {
-        this.publishSoon(e.service);
+        this.publisher.soon(e.service);
         if (!e.rid) this.evaluate(e.service);
       }
     });
@@ -120,52 +114,31 @@ export class ClusterNode implements ClusterHooks {
     for (const svc of this.clusterServices()) this.evaluate(svc);
   }
 
-  /** The node key, on the lease: create_revision == 0, or ours already (an adopted lease). */
+  /** The node key on the current lease (see registerNode); at join, a name held by another agent ends the join. */
   private async register(atJoin: boolean): Promise<void> {
-    const key = this.store.keys.node(this.self);
-    const value = JSON.stringify({ host: os.hostname(), root: this.opts.paths.var, pid: process.pid, since: new Date().toISOString() });
     if (!this.session.lease) return; // granted again soon: the next keepalive registers
-    let cur: KeyValue | undefined;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const r = await this.client.txn(
-        [cur ? { key, target: "MOD", modRevision: cur.modRevision } : { key, target: "CREATE", createRevision: 0 }],
-        [{ put: { key, value, lease: this.session.lease } }],
-        [{ range: { key } }],
-      );
-      if (r.succeeded) {
-        this.registered = true;
-        if (!atJoin) {
-          this.log.info(`cluster: node ${this.self} registered again (lease ${this.session.lease})`);
-          this.refreshAll(); // the statuses went with the old lease
-        }
-        return;
+    const r = await registerNode(this.store, this.session.lease, this.opts.paths);
+    if (r.ok) {
+      this.registered = true;
+      if (!atJoin) {
+        this.log.info(`cluster: node ${this.self} registered again (lease ${this.session.lease})`);
+        this.refreshAll(); // the statuses went with the old lease
       }
-      cur = r.ranges[0]?.[0];
-      if (!cur) continue; // gone meanwhile: create it
-      const rec = JSON.parse(cur.value) as { host?: string; root?: string };
-      // this node's own key: on an older lease of this root (a lease that ended, its keys not yet removed; a predecessor's): taken over
-      if (cur.lease !== this.session.lease && (rec.host !== os.hostname() || rec.root !== this.opts.paths.var)) break;
+      return;
     }
     if (!atJoin) {
-      this.log.warn(`cluster: node ${this.self}'s key is held by another agent (${cur?.value ?? "?"}): not registered, tried again at the next keepalive`);
+      this.log.warn(`cluster: ${r.error.message}: not registered, tried again at the next keepalive`);
       return;
     }
     await this.session.close(true);
-    const rec = cur ? (JSON.parse(cur.value) as { host?: string; root?: string; pid?: number }) : {};
-    throw new ConfigError([
-      {
-        file: this.opts.cfg.file,
-        line: this.opts.cfg.lines.cluster ?? 0,
-        section: "cluster",
-        message: `node ${this.self} is already in cluster ${this.opts.cfg.name}: an agent on host ${rec.host ?? "?"} (root ${rec.root ?? "?"}, pid ${rec.pid ?? "?"}) holds that name; two nodes cannot have the same name`,
-      },
-    ]);
+    throw r.error;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.abort.abort();
     this.watchAbort?.abort();
+    this.publisher.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.unsubscribe?.();
     await this.watching;
@@ -268,27 +241,8 @@ export class ClusterNode implements ClusterHooks {
     for (const svc of this.clusterServices()) this.mirror(svc);
   }
 
-  /** etcd's config of a service, in <etc>; a config removed from etcd is removed here. */
   private mirror(svc: string): void {
-    const file = configFile(this.opts.paths, svc);
-    const text = this.state.services.get(svc)?.config?.value;
-    let local: string | undefined;
-    try {
-      local = fs.readFileSync(file, "utf8");
-    } catch {
-      local = undefined;
-    }
-    if (text === undefined) {
-      if (local !== undefined && isClusterConfig(local)) {
-        fs.rmSync(file, { force: true });
-        this.log.info(`${svc}: deleted in the cluster, its config removed here`);
-      }
-      return;
-    }
-    if (local === text) return;
-    fs.mkdirSync(this.opts.paths.etc, { recursive: true });
-    writeFileAtomicSync(file, text, 0o644);
-    this.log.info(`${svc}: config from the cluster (revision ${this.state.services.get(svc)!.config!.modRevision})`);
+    mirrorConfig(this.opts.paths, svc, this.state.services.get(svc)?.config, this.log);
   }
 
   writeConfig(name: string, edit: (current: string) => string, opts: { create: boolean }): Promise<string> {
@@ -531,21 +485,8 @@ export class ClusterNode implements ClusterHooks {
 
   /** The cluster as this agent sees it (the API's /v1/cluster, `daemon status`). */
   view(visible: (svc: string) => boolean = () => true): ClusterView {
-    return {
-      name: this.opts.cfg.name,
-      self: this.self,
-      leaseTtlS: this.opts.cfg.leaseTtlMs / 1000,
-      lease: this.session.lease,
-      deadlineLeftMs: Math.round(this.session.validUntil - monoMs()),
-      nodes: this.opts.cfg.nodes.map((n) => {
-        const rec = this.state.nodes.get(n);
-        return { name: n, up: rec !== undefined, ...(rec && { host: rec.host, since: rec.since }) };
-      }),
-      services: this.clusterServices()
-        .filter(visible)
-        .sort()
-        .map((s) => clusterServiceView(s, this.state.services.get(s)!, this.opts.cfg.nodes)),
-    };
+    const services = this.clusterServices().filter(visible);
+    return clusterView(this.opts.cfg, this.state, services, { lease: this.session.lease, deadlineLeftMs: Math.round(this.session.validUntil - monoMs()) });
   }
 
   /** An operator's request through the API: written to etcd; the owners' agents carry it out. */
@@ -556,34 +497,8 @@ export class ClusterNode implements ClusterHooks {
   /** After the agent evaluated its services: publish what it sees of each cluster service, and act on it. */
   refreshAll(): void {
     for (const svc of this.clusterServices()) {
-      this.publishSoon(svc);
+      this.publisher.soon(svc);
       this.evaluate(svc);
-    }
-  }
-
-  private readonly publishTimers = new Map<string, NodeJS.Timeout>();
-  private publishSoon(svc: string): void {
-    if (this.publishTimers.has(svc) || this.closed) return;
-    this.publishTimers.set(
-      svc,
-      setTimeout(() => {
-        this.publishTimers.delete(svc);
-        void this.publish(svc);
-      }, 50),
-    );
-  }
-
-  private async publish(svc: string): Promise<void> {
-    const st = this.opts.manager.lastStatusOf(svc);
-    if (!st || !this.session.lease) return;
-    const rec: NodeStatus = { avail: st.avail, overall: st.overall, frozen: st.frozen, at: st.updatedAt };
-    const text = JSON.stringify(rec);
-    if (this.published.get(svc) === `${this.session.lease} ${text}`) return;
-    try {
-      await this.client.put(this.store.keys.status(svc, this.self), text, { lease: this.session.lease, deadlineMs: 1000 });
-      this.published.set(svc, `${this.session.lease} ${text}`);
-    } catch (e) {
-      this.log.debug(`${svc}: status not published: ${errorMessage(e)}`);
     }
   }
 }

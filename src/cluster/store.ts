@@ -223,3 +223,29 @@ export class ClusterStore {
     await this.client.txn([], ops);
   }
 }
+
+export interface ClusterView {
+  name: string;
+  self: string;
+  leaseTtlS: number;
+  lease: string | undefined;
+  /** how long this node may still run its failover services without a new keepalive */
+  deadlineLeftMs: number;
+  nodes: { name: string; up: boolean; host?: string; since?: string }[];
+  services: ClusterServiceView[];
+}
+
+/** The cluster as one node sees it (GET /v1/cluster, svcmon, daemon status); `services`: the ones to show. */
+export function clusterView(cfg: ClusterConfig, state: ClusterState, services: readonly string[], session: { lease: string | undefined; deadlineLeftMs: number }): ClusterView {
+  return {
+    name: cfg.name,
+    self: cfg.self,
+    leaseTtlS: cfg.leaseTtlMs / 1000,
+    ...session,
+    nodes: cfg.nodes.map((n) => {
+      const rec = state.nodes.get(n);
+      return { name: n, up: rec !== undefined, ...(rec && { host: rec.host, since: rec.since }) };
+    }),
+    services: [...services].sort().map((s) => clusterServiceView(s, state.services.get(s)!, cfg.nodes)),
+  };
+}
