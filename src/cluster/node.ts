@@ -200,6 +200,7 @@ export class ClusterNode implements ClusterHooks {
       try {
         this.state = await this.store.snapshot(2000);
         this.mirrorAll();
+        this.opts.onChange?.(""); // what changed meanwhile was not seen as events: the views ask again
         for (const svc of this.clusterServices()) this.evaluate(svc);
       } catch (e) {
         this.log.debug(`cluster snapshot: ${errorMessage(e)}`);
