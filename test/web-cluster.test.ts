@@ -152,7 +152,10 @@ describe("the dashboard's cluster panel, on a cluster of 3 nodes", { skip }, () 
     const [after] = await c.owners("web");
     assert.equal(after?.node, "n2", "etcd's owner key is n2's");
     assert.ok(after.token > before.token, `a higher fencing token (${before.token} -> ${after.token})`);
-    await until("the page shows n2 as the owner", async () => (await ownerOnPage(page, "web")).join() === `n2 owner · ${after.token}`, 10_000);
+    await until("the page shows n2 as the owner", async () => (await ownerOnPage(page, "web")).join() === `n2 owner · ${after.token}`, 10_000).catch(async (e: unknown) => {
+      const api = await page.evaluate(async () => (await fetch("/v1/cluster")).text());
+      throw new Error(`${(e as Error).message}: the page shows ${(await ownerOnPage(page, "web")).join() || "no owner"}; /v1/cluster says ${api}`);
+    });
     const shown = Date.now();
     console.log(`# switch: up on n2 ${moved - t0} ms after the click; the panel said so ${shown - moved} ms later`);
     await until("n2's view: up", async () => /^up/.test((await cellOf(page, "web", "n2").textContent()) ?? ""), 5000);
