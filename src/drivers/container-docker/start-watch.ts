@@ -16,10 +16,14 @@
 // the action starts it again at its end.
 //
 // A die event comes 20-130 ms after the exit (dockerd sends it once it has
-// cleaned up after the container), so the containers of an action's last
-// stage are looked at once more by its final status evaluation: their state,
-// and their main process itself (gone within a few ms when the command fails
-// at once), as the daemon may not have seen the exit yet.
+// cleaned up after the container), so the containers an action started last
+// (no other start was issued after theirs returned) are looked at once more
+// by its final status evaluation: their state, and their main process itself
+// (gone within a few ms when the command fails at once), as the daemon may
+// not have seen the exit yet. A container started earlier had at least one
+// later docker start's time (a few hundred ms: runc, its network namespace)
+// for its die to come; without one, the evaluation takes the state its start
+// established (settled()) instead of asking the engine again.
 import fs from "node:fs";
 import { pidAlive } from "../../util/proc.js";
 import type { ContainerInspect, ContainerSummary, DockerEngine, EngineEvent } from "./engine.js";
@@ -55,6 +59,9 @@ export class StartWatch {
   private readonly images = new Map<string, Promise<boolean>>();
   /** container id -> rid, for the containers this action is starting */
   private readonly watched = new Map<string, string>();
+  /** how many starts this action issued so far; and, per container started, that count when its start returned */
+  private issued = 0;
+  private readonly returned = new Map<string, number>();
   /** container id -> rid, for the containers found running (already up) */
   private readonly found = new Map<string, string>();
   private readonly down = new Set<string>();
@@ -179,6 +186,24 @@ export class StartWatch {
     this.found.delete(id);
     this.down.delete(rid);
     this.watched.set(id, rid);
+    this.returned.delete(id);
+    this.issued++;
+  }
+
+  /** Its start returned and it is operational (running, healthy when it has a healthcheck). */
+  operational(id: string): void {
+    if (this.watched.has(id)) this.returned.set(id, this.issued);
+  }
+
+  /**
+   * Can the final evaluation take the state this container's start
+   * established, without asking the engine? Yes when this action started it,
+   * no die came for it, it was not stopped since (a rollback), and another
+   * start was issued after its own returned (its die had that long to come).
+   */
+  settled(id: string): boolean {
+    const at = this.returned.get(id);
+    return at !== undefined && at < this.issued && this.watched.has(id) && !this.died.has(id) && !this.reported.has(id);
   }
 
   /** This container was found running: if it goes down during the action, it is started again at the end. */
