@@ -20,10 +20,11 @@
 // (no other start was issued after theirs returned) are looked at once more
 // by its final status evaluation: their state, and their main process itself
 // (gone within a few ms when the command fails at once), as the daemon may
-// not have seen the exit yet. A container started earlier had at least one
-// later docker start's time (a few hundred ms: runc, its network namespace)
-// for its die to come; without one, the evaluation takes the state its start
-// established (settled()) instead of asking the engine again.
+// not have seen the exit yet. A container whose start returned before
+// another start was issued, and at least SETTLED_MS before the evaluation,
+// had more than twice that latency for its die to come: the evaluation takes
+// the state its start established (settled()) instead of asking the engine
+// again.
 import fs from "node:fs";
 import { pidAlive } from "../../util/proc.js";
 import type { ContainerInspect, ContainerSummary, DockerEngine, EngineEvent } from "./engine.js";
@@ -50,6 +51,9 @@ function mainProcessGone(info: ContainerInspect, visible: boolean): boolean {
   return !pidAlive(pid);
 }
 
+/** how long after its start returned a container's die has surely come (it comes 20-130 ms after the exit) */
+const SETTLED_MS = 300;
+
 const hasTest = (test: readonly string[] | null | undefined): boolean => Array.isArray(test) && test.length > 0 && test[0] !== "NONE";
 
 export class StartWatch {
@@ -61,7 +65,7 @@ export class StartWatch {
   private readonly watched = new Map<string, string>();
   /** how many starts this action issued so far; and, per container started, that count when its start returned */
   private issued = 0;
-  private readonly returned = new Map<string, number>();
+  private readonly returned = new Map<string, { issued: number; at: number }>();
   /** container id -> rid, for the containers found running (already up) */
   private readonly found = new Map<string, string>();
   private readonly down = new Set<string>();
@@ -192,18 +196,19 @@ export class StartWatch {
 
   /** Its start returned and it is operational (running, healthy when it has a healthcheck). */
   operational(id: string): void {
-    if (this.watched.has(id)) this.returned.set(id, this.issued);
+    if (this.watched.has(id)) this.returned.set(id, { issued: this.issued, at: Date.now() });
   }
 
   /**
    * Can the final evaluation take the state this container's start
    * established, without asking the engine? Yes when this action started it,
-   * no die came for it, it was not stopped since (a rollback), and another
-   * start was issued after its own returned (its die had that long to come).
+   * no die came for it, it was not stopped since (a rollback), another start
+   * was issued after its own returned, and that was SETTLED_MS ago or more.
    */
   settled(id: string): boolean {
-    const at = this.returned.get(id);
-    return at !== undefined && at < this.issued && this.watched.has(id) && !this.died.has(id) && !this.reported.has(id);
+    const r = this.returned.get(id);
+    if (r === undefined || r.issued === this.issued || Date.now() - r.at < SETTLED_MS) return false;
+    return this.watched.has(id) && !this.died.has(id) && !this.reported.has(id);
   }
 
   /** This container was found running: if it goes down during the action, it is started again at the end. */
