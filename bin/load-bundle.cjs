@@ -27,13 +27,32 @@ exports.loadBundle = function loadBundle(file) {
   const stale = cachedData === undefined || script.cachedDataRejected === true;
   return {
     exports: mod.exports,
-    /** Write the cache (of what this process compiled so far) when there was none or it was rejected, or when forced. */
-    saveCache(force = false) {
-      if (!stale && !force) return;
+    /**
+     * Write the cache (of what this process compiled so far) when there was
+     * none or it was rejected, when forced, or when it was not yet made after
+     * a run of this kind (an action name): the first start after a build
+     * adds what a start compiles (the engine calls, the executor) to the
+     * cache the build's warm-up (print status) made, once. The kinds it was
+     * made after are listed in <cache>.kinds.
+     */
+    saveCache(force = false, kind = undefined) {
+      const kindsFile = `${cacheFile}.kinds`;
+      let kinds = [];
+      if (!stale) {
+        try {
+          kinds = fs.readFileSync(kindsFile, "utf8").split("\n").filter(Boolean);
+        } catch {
+          // none yet
+        }
+      }
+      if (!stale && !force && (kind === undefined || kinds.includes(kind))) return;
       try {
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, script.createCachedData());
         fs.renameSync(tmp, cacheFile);
+        if (kind !== undefined && !kinds.includes(kind)) kinds.push(kind);
+        fs.writeFileSync(tmp, kinds.map((k) => `${k}\n`).join(""));
+        fs.renameSync(tmp, kindsFile);
       } catch {
         // read-only install
       }

@@ -17,13 +17,14 @@ const bundle = file("../dist/bundle/svcmgr.cjs");
 (async () => {
   let main;
   let saveCache;
+  let actionRan;
   if (mtime(bundle) >= mtime(file("../dist/cli/main.js"))) {
     const loaded = require("./load-bundle.cjs").loadBundle(bundle);
-    ({ main } = loaded.exports);
+    ({ main, actionRan } = loaded.exports);
     saveCache = loaded.saveCache;
   } else {
     ({ main } = await import(pathToFileURL(file("../dist/cli/main.js")).href));
   }
   process.exitCode = await main(process.argv);
-  saveCache?.(process.env.SVCMGR_WRITE_CODE_CACHE === "1");
+  saveCache?.(process.env.SVCMGR_WRITE_CODE_CACHE === "1", actionRan?.());
 })();

@@ -12,7 +12,8 @@
 //
 // The code cache is made here, by one representative run (print status of a
 // service with a container, its daemon down) in a throw-away root, so that it
-// holds the functions such a run compiles.
+// holds the functions such a run compiles; the first run of each other action
+// adds its own (bin/load-bundle.cjs), e.g. a start's engine calls.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -42,6 +43,7 @@ for (const f of result.outputFiles) {
   fs.renameSync(tmp, f.path);
 }
 fs.rmSync(`${bundle}.cache`, { force: true });
+fs.rmSync(`${bundle}.cache.kinds`, { force: true });
 
 // Earlier layouts (ESM chunks) and stray temp files, once nothing can be using them.
 for (const f of fs.readdirSync(outdir)) {

@@ -289,6 +289,12 @@ describe("complex orchestration: subsets, parallel start, rollback", { skip }, (
     for (const n of [2, 3, 4, 5]) assert.ok(s(6)[0] >= s(n)[1], "the web servers wait for every app server");
     assert.ok(s(7)[0] >= s(6)[1], "#6 is operational before #7 begins");
     assert.equal((out.match(/ run -d /g) ?? []).length, 7);
+    // the status cache the start wrote (most containers from what their start established, without asking again) is what asking says
+    const cache = () => (JSON.parse(fs.readFileSync(r.file(`var/${svc}/status.json`), "utf8")) as { resources: { rid: string; status: string; label: string; log: unknown[] }[] }).resources.map(({ rid, status, label, log }) => ({ rid, status, label, log }));
+    const written = cache();
+    ok(r.run(["-s", svc, "--refresh"], { as: "svcmon" }), "svcmon --refresh");
+    assert.deepEqual(written, cache());
+    assert.ok(written.every((c) => c.status === "up" && /^[0-9a-f]{12}@/.test(c.label)), JSON.stringify(written));
   });
 
   test("stop is the exact reverse", () => {

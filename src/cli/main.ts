@@ -15,6 +15,10 @@ import { actionTable, useColor, type ActionSpec, type CliOptions } from "./actio
 
 const VERSION = "0.1.0";
 
+/** the action this process ran (svcmon: "svcmon"), for the launcher's code cache (bin/load-bundle.cjs) */
+let ran: string | undefined;
+export const actionRan = (): string | undefined => ran;
+
 export const launcherPath = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/svcmgr.js");
 
 function addCommonOptions(cmd: Command): Command {
@@ -65,6 +69,7 @@ function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: {
   if (spec.name.includes("_")) cmd.alias(spec.name.replace("_", "-"));
   spec.configure?.(cmd);
   cmd.action(async (...args: unknown[]) => {
+    ran = spec.name;
     const command = args[args.length - 1] as Command;
     const opts = command.optsWithGlobals<CliOptions>();
     const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env, logSinks: [humanSink(process.stdout, { color: useColor(opts) })] });
@@ -87,6 +92,7 @@ function buildSvcmon(paths: Paths, out: { code: number }): Command {
     .addOption(new Option("--color <when>", "colorize output").choices(["auto", "always", "never"]).default("auto"))
     .exitOverride()
     .action(async (opts: CliOptions) => {
+      ran = "svcmon";
       const { runSvcmon } = await import("./svcmon.js");
       out.code = await runSvcmon(paths, opts);
     });

@@ -43,6 +43,8 @@ export class DockerContainer implements ResourceDriver {
   readonly configHash: string;
   /** the healthcheck run_args defines (`--health-cmd`) or disables (`--no-healthcheck`); undefined: the image's */
   private readonly healthArgs: CreateBody["Healthcheck"];
+  /** the container this action started, and the status its start established (for the final evaluation, see StartWatch.settled) */
+  private started: { id: string; state: ResourceState } | undefined;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -91,6 +93,7 @@ export class DockerContainer implements ResourceDriver {
    */
   async status(): Promise<ResourceState> {
     const daemon = this.daemon();
+    if (this.started && daemon.watching()?.settled(this.started.id)) return this.started.state;
     const down = (): ResourceState => ({ status: "down", log: [{ level: "info", message: "docker daemon is not running" }] });
     const probe = await daemon.probe(true);
     if (probe.state === "stopped") return down();
@@ -137,6 +140,7 @@ export class DockerContainer implements ResourceDriver {
   }
 
   async start(): Promise<boolean> {
+    this.started = undefined;
     const daemon = this.daemon();
     const docker = await daemon.ensureRunning(this.log);
     try {
@@ -208,6 +212,9 @@ export class DockerContainer implements ResourceDriver {
       throw e;
     }
     await this.waitOperational(docker, watch, id, healthcheck);
+    // created or started with this config (a container of another config was re-created): running, healthy when it has a healthcheck
+    if (!/^(sha256:)?[0-9a-f]{12,64}$/.test(this.image)) this.started = { id, state: { status: "up", label: `${id.slice(0, 12)}@${this.image}`, log: [] } };
+    watch.operational(id);
     return true;
   }
 
@@ -325,6 +332,7 @@ export class DockerContainer implements ResourceDriver {
   }
 
   async stop(): Promise<boolean> {
+    this.started = undefined;
     const daemon = this.daemon();
     const probe = await daemon.probe();
     if (probe.state !== "running") {
