@@ -65,6 +65,9 @@ export class ClusterNode implements ClusterHooks {
   /** the node key holds this agent's current lease */
   private registered = false;
   private registering: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  /** watches in a row that failed or were never confirmed */
+  private watchFailures = 0;
 
   private readonly publisher: StatusPublisher;
 
@@ -107,6 +110,9 @@ export class ClusterNode implements ClusterHooks {
       }
     });
     this.watching = this.watchLoop();
+    // a backstop: a watch can hang on a member that was cut off (no keepalive on an HTTP stream), so the state is compared once per lease_ttl
+    this.resyncTimer = setInterval(() => void this.resync(), this.opts.cfg.leaseTtlMs);
+    this.resyncTimer.unref();
     this.opts.manager.cluster = this;
     ensureWatchdog(this.opts.paths, this.opts.watchdogArgv, this.opts.env, path.join(this.opts.paths.var, "_agent", "watchdog.out"));
     this.renewed();
@@ -138,6 +144,7 @@ export class ClusterNode implements ClusterHooks {
     this.closed = true;
     this.abort.abort();
     this.watchAbort?.abort();
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.publisher.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.unsubscribe?.();
@@ -179,21 +186,30 @@ export class ClusterNode implements ClusterHooks {
 
   private async watchLoop(): Promise<void> {
     while (!this.abort.signal.aborted) {
+      if (this.watchFailures === 0) this.client.preferLocal(); // the local member first (the others may be cut off), unless it just failed
       const ac = (this.watchAbort = new AbortController());
       const signal = AbortSignal.any([ac.signal, this.abort.signal]);
       // a member that takes the request but never answers it: given up, and the next member tried
+      let noAnswerFired = false;
       const noAnswer = setTimeout(() => {
+        noAnswerFired = true;
         this.log.debug("cluster watch: not created in time, trying another member");
         this.client.rotate();
         ac.abort();
       }, WATCH_CREATE_MS);
       try {
-        await this.client.watch(this.store.keys.root, { prefix: true, fromRevision: this.state.revision + 1, signal, onCreated: () => clearTimeout(noAnswer) }, (evs, rev) => this.onEvents(evs, rev));
+        const created = (): void => {
+          clearTimeout(noAnswer);
+          this.watchFailures = 0;
+        };
+        await this.client.watch(this.store.keys.root, { prefix: true, fromRevision: this.state.revision + 1, signal, onCreated: created }, (evs, rev) => this.onEvents(evs, rev));
       } catch (e) {
         this.log.debug(`cluster watch: ${errorMessage(e)}`);
       } finally {
         clearTimeout(noAnswer);
       }
+      if (!this.abort.signal.aborted && !ac.signal.aborted) this.watchFailures++;
+      else if (ac.signal.aborted && this.watchFailures === 0 && noAnswerFired) this.watchFailures++;
       if (this.abort.signal.aborted) break;
       await new Promise((r) => setTimeout(r, 300));
       // whatever was missed: the state again, from a fresh snapshot
@@ -206,6 +222,26 @@ export class ClusterNode implements ClusterHooks {
         this.log.debug(`cluster snapshot: ${errorMessage(e)}`);
       }
     }
+  }
+
+  /** What the rules depend on: nodes, intents, targets, owners. */
+  private digest(state: ClusterState): string {
+    const nodes = [...state.nodes.entries()].map(([n, r]) => `${n}@${r.lease}`).sort();
+    const svcs = [...state.services.entries()].map(([s, v]) => `${s}:${v.config?.modRevision ?? 0}:${v.intent ?? ""}:${v.target ?? ""}:${[...v.owners.values()].map((o) => `${o.node}/${o.token}`).join(",")}`).sort();
+    return JSON.stringify([nodes, svcs]);
+  }
+
+  /** The state from a snapshot, when the watch missed something: adopted, acted on, and the watch started again. */
+  private async resync(): Promise<void> {
+    if (this.closed) return;
+    const snap = await this.store.snapshot(2000).catch(() => undefined);
+    if (!snap || this.closed || this.digest(snap) === this.digest(this.state)) return;
+    this.log.info("cluster: the watch missed changes: state taken from etcd again, watch restarted");
+    this.state = snap;
+    this.mirrorAll();
+    this.opts.onChange?.("");
+    for (const svc of this.clusterServices()) this.evaluate(svc);
+    this.restartWatch();
   }
 
   /** After a partition, the watch may hang on a member that was cut off: start it again. */
