@@ -16,7 +16,7 @@ import path from "node:path";
 import { build } from "esbuild";
 import { findExecutable } from "../src/util/which.js";
 import { nodeBundleOptions } from "../scripts/bundle-options.js";
-import { Cleanup, REPO, setCalm } from "./lib/env.js";
+import { Cleanup, REPO, setCalm, sweepStaleRoots } from "./lib/env.js";
 import { formatTable, load1, machine, mustRun, type ResultRow, type Samples } from "./lib/measure.js";
 import { benchOrchestration, setupOrchestration, upForStatus } from "./suites/orchestration.js";
 import { benchDaemon } from "./suites/daemon.js";
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
   }
   if (opts.setup) await setup();
   setCalm(opts.calm);
+  await sweepStaleRoots((s) => console.error(s));
   const cleanup = new Cleanup();
   let interrupted = false;
   const onSignal = (sig: NodeJS.Signals): void => {

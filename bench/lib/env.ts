@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cleanupEverything } from "../../test/support/docker-fixture.js";
+import { pidAlive } from "../../src/util/proc.js";
 import { mustRun, Samples } from "./measure.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -27,6 +28,24 @@ export async function svcmgr(root: string, ...args: string[]): Promise<string> {
   return mustRun(svcmgrArgv(...args), { env: svcmgrEnv(root) });
 }
 
+const OWNER_FILE = ".bench-owner";
+
+/** Temp roots of benchmark runs that died without their clean-up (their owner pid gone): cleaned now. */
+export async function sweepStaleRoots(log: (s: string) => void): Promise<void> {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const root = path.join(os.tmpdir(), name);
+    let pid: number;
+    try {
+      pid = Number(fs.readFileSync(path.join(root, OWNER_FILE), "utf8").trim());
+    } catch {
+      continue; // not a benchmark root
+    }
+    if (!Number.isInteger(pid) || pid <= 0 || pidAlive(pid)) continue;
+    log(`cleaning ${root}, left by benchmark run ${pid}`);
+    await cleanupEverything(root);
+  }
+}
+
 /** Things to undo at the end, last registered first, even when a benchmark fails or the run is interrupted. */
 export class Cleanup {
   private readonly steps: { what: string; fn: () => Promise<void> | void }[] = [];
@@ -38,6 +57,8 @@ export class Cleanup {
 
   /** A temp SVCMGR_ROOT: daemons by pid, shims, bridges, mounts, exec roots, then the directory. */
   root(root: string): string {
+    // the owner's pid: a run killed outright (SIGKILL, the machine's session ending) is swept by the next run
+    fs.writeFileSync(path.join(root, OWNER_FILE), `${process.pid}\n`);
     this.add(`temp root ${root}`, () => cleanupEverything(root));
     return root;
   }
