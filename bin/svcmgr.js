@@ -1,6 +1,16 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then SVCMGR_DEFERRED_CA="$NODE_EXTRA_CA_CERTS"; export SVCMGR_DEFERRED_CA; unset NODE_EXTRA_CA_CERTS; fi; exec node "$0" "$@"
 // Launcher for svcmgr, svcmon, allupservices and the per-service shortcuts:
 // the name it is invoked by selects the program (see src/cli/argv.ts).
+//
+// Run as a command, the line above is /bin/sh's: node 20 parses the whole
+// system CA store plus the file at start-up whenever NODE_EXTRA_CA_CERTS is
+// set (~45 ms here, most of a status command), and svcmgr makes no TLS
+// connection unless a cluster's etcd is reached over https. So the file's
+// name is handed over in SVCMGR_DEFERRED_CA instead, put back below for every
+// child, and a command that may need it runs itself again with it
+// (src/cli/deferred-ca.ts). To node, that line is a string and a comment.
+//
 // It runs the bundle (scripts/bundle.ts: one file, loaded through a V8 code
 // cache, fast to start) when it is at least as new as the tsc build, else the
 // tsc build itself. CommonJS (bin/package.json): node starts a CommonJS entry
@@ -9,6 +19,12 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { pathToFileURL } = require("node:url");
+
+const deferredCa = process.env.SVCMGR_DEFERRED_CA;
+if (deferredCa !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = deferredCa;
+  delete process.env.SVCMGR_DEFERRED_CA;
+}
 
 const file = (rel) => path.join(__dirname, rel);
 const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
@@ -25,6 +41,6 @@ const bundle = file("../dist/bundle/svcmgr.cjs");
   } else {
     ({ main } = await import(pathToFileURL(file("../dist/cli/main.js")).href));
   }
-  process.exitCode = await main(process.argv);
+  process.exitCode = await main(process.argv, { deferredCa });
   saveCache?.(process.env.SVCMGR_WRITE_CODE_CACHE === "1", actionRan?.());
 })();

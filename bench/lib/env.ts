@@ -20,8 +20,21 @@ export function svcmgrEnv(root: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * The environment of the floors' own node helpers (daemon up and down, the
+ * Node floor): without NODE_EXTRA_CA_CERTS, which would cost each of them
+ * node 20's parse of the whole CA store at start-up (svcmgr's launcher defers
+ * it the same way), so that a floor stays the lightest client there is.
+ */
+export function floorEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+/** svcmgr as a user runs it: the launcher itself (its /bin/sh lines defer NODE_EXTRA_CA_CERTS, see bin/svcmgr.js), not `node launcher`. */
 export function svcmgrArgv(...args: string[]): string[] {
-  return [NODE, LAUNCHER, ...args];
+  return [LAUNCHER, ...args];
 }
 
 export async function svcmgr(root: string, ...args: string[]): Promise<string> {

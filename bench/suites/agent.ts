@@ -33,7 +33,7 @@ import path from "node:path";
 import http from "node:http";
 import { makeTempRoot } from "../../test/support/docker-fixture.js";
 import { dockerCli } from "../../test/support/docker-fixture.js";
-import { type Cleanup, measureUnit, NODE, SVCMON, svcmgr, svcmgrEnv, writeFile } from "../lib/env.js";
+import { type Cleanup, measureUnit, SVCMON, svcmgr, svcmgrEnv, writeFile } from "../lib/env.js";
 import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 import { agentSocket, containerService, IMAGE, setUpService, socketOf, startAgent, watchStart } from "../lib/agent.js";
 import { benchAgentIdle } from "./agent-idle.js";
@@ -142,14 +142,14 @@ async function benchApi(cleanup: Cleanup, runs: number, log: (s: string) => void
   const known = (JSON.parse((await apiGet(sock, "/v1/services")).body) as { name: string }[]).length;
   // fewer, and svcmon would not take the agent's answer (it evaluates itself when the agent misses a service)
   if (known !== API_SERVICES) throw new Error(`the agent knows ${known} services, not ${API_SERVICES}`);
-  await mustRun([NODE, SVCMON, "--refresh"], { env: svcmgrEnv(without) });
+  await mustRun([SVCMON, "--refresh"], { env: svcmgrEnv(without) });
   const curl = (urlPath: string) => ["curl", "-sf", "-o", "/dev/null", "--unix-socket", sock, `http://x${urlPath}`];
   for (let i = 0; i < runs; i++) {
     await measureUnit(s, log, async (u) => {
       // a fresh cache for the agent-less svcmon (an entry older than 60 s would be evaluated again)
-      await mustRun([NODE, SVCMON, "--refresh"], { env: svcmgrEnv(without) });
+      await mustRun([SVCMON, "--refresh"], { env: svcmgrEnv(without) });
       const lines = async (root: string, key: string): Promise<void> => {
-        const r = await timeProcess([NODE, SVCMON], { env: svcmgrEnv(root) });
+        const r = await timeProcess([SVCMON], { env: svcmgrEnv(root) });
         if (r.stdout.trim().split("\n").length !== API_SERVICES + 3) throw new Error(`svcmon printed ${r.stdout.split("\n").length} lines for ${API_SERVICES} services`);
         u.add(key, r.ms);
       };

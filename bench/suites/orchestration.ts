@@ -34,7 +34,7 @@ import { makeTempRoot, RUN_DIR } from "../../test/support/docker-fixture.js";
 import { startImageRegistry } from "../../test/support/registry-images.js";
 import type { FloorSpec } from "../floor.js";
 import { writeCurlFloor, type CurlFloor } from "../curl-floor.js";
-import { measureUnit, NODE, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
+import { floorEnv, measureUnit, NODE, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
 import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 
 export const SVC = "busybox.opensvc.com";
@@ -203,14 +203,14 @@ async function timeStart(e: OrchestrationEnv, tool: Tool, first: boolean, cold: 
     case "svcmgr":
       return (await timeProcess(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) })).ms;
     case "curl": {
-      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"])).ms : 0;
+      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"], { env: floorEnv() })).ms : 0;
       return daemon + (await timeProcess(["/bin/sh", first ? e.curl.run : e.curl.start])).ms;
     }
     case "floor":
     case "floor-nocheck":
-      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, first ? "run" : "start", ...(cold ? ["--cold"] : [])])).ms;
+      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, first ? "run" : "start", ...(cold ? ["--cold"] : [])], { env: floorEnv() })).ms;
     case "compose": {
-      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"])).ms : 0;
+      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"], { env: floorEnv() })).ms : 0;
       return daemon + (await timeProcess(composeArgv(e, ...(first ? ["up", "-d"] : ["start"])), { env: composeEnv(e) })).ms;
     }
   }
@@ -222,14 +222,14 @@ async function timeStop(e: OrchestrationEnv, tool: Tool): Promise<number> {
       return (await timeProcess(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) })).ms;
     case "curl": {
       const ms = (await timeProcess(["/bin/sh", e.curl.stop])).ms;
-      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"])).ms;
+      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"], { env: floorEnv() })).ms;
     }
     case "floor":
     case "floor-nocheck":
-      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, "stop"])).ms;
+      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, "stop"], { env: floorEnv() })).ms;
     case "compose": {
       const ms = (await timeProcess(composeArgv(e, "stop"), { env: composeEnv(e) })).ms;
-      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"])).ms;
+      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"], { env: floorEnv() })).ms;
     }
   }
 }

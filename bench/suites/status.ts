@@ -5,7 +5,7 @@
 // a container whose private daemon is down.
 import path from "node:path";
 import { makeTempRoot } from "../../test/support/docker-fixture.js";
-import { type Cleanup, measureUnit, NODE, SVCMON, svcmgrArgv, svcmgrEnv, writeFile } from "../lib/env.js";
+import { type Cleanup, measureUnit, SVCMON, svcmgrArgv, svcmgrEnv, writeFile } from "../lib/env.js";
 import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 import { SVC, type OrchestrationEnv } from "./orchestration.js";
 
@@ -29,7 +29,7 @@ export async function benchStatus(e: OrchestrationEnv, cleanup: Cleanup, runs: n
     const root = cleanup.root(makeTempRoot("svbmon-"));
     generate(root, n, e.image);
     // the first evaluation makes every cache entry: not what is measured
-    await mustRun([NODE, SVCMON, "--refresh"], { env: svcmgrEnv(root) });
+    await mustRun([SVCMON, "--refresh"], { env: svcmgrEnv(root) });
     roots.set(n, root);
   }
   for (let i = 0; i < runs; i++) {
@@ -38,8 +38,8 @@ export async function benchStatus(e: OrchestrationEnv, cleanup: Cleanup, runs: n
       for (const n of SIZES) {
         const env = svcmgrEnv(roots.get(n)!);
         // --refresh first: it rewrites every cache entry, so that the plain run after it reads a fresh cache
-        u.add(`svcmon ${n} refresh`, (await timeProcess([NODE, SVCMON, "--refresh"], { env })).ms);
-        const cached = await timeProcess([NODE, SVCMON], { env });
+        u.add(`svcmon ${n} refresh`, (await timeProcess([SVCMON, "--refresh"], { env })).ms);
+        const cached = await timeProcess([SVCMON], { env });
         if (cached.stdout.trim().split("\n").length !== n + 3) throw new Error(`svcmon printed ${cached.stdout.split("\n").length} lines for ${n} services`);
         u.add(`svcmon ${n} cache`, cached.ms);
       }

@@ -11,6 +11,7 @@ import { ServiceManager } from "../core/manager.js";
 import type { RemoteCli } from "./remote.js";
 import { MULTI_WORD, normalizeArgv } from "./argv.js";
 import { suggest } from "../util/suggest.js";
+import { mayNeedExtraCa, runAgainWithExtraCa } from "./deferred-ca.js";
 import { actionTable, useColor, type ActionSpec, type CliOptions } from "./actions.js";
 
 const VERSION = "0.1.0";
@@ -104,9 +105,11 @@ async function attachCluster(manager: ServiceManager, paths: Paths): Promise<voi
   await (await import("./commands/cluster-actions.js")).attachCluster(manager, paths);
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** `deferredCa`: the launcher kept NODE_EXTRA_CA_CERTS from this node's start-up (see deferred-ca.ts). */
+export async function main(argv: readonly string[], launch: { deferredCa?: string | undefined } = {}): Promise<number> {
   const { program: which, args } = normalizeArgv(argv[1] ?? "svcmgr", argv.slice(2));
   const paths = resolvePaths();
+  if (launch.deferredCa !== undefined && mayNeedExtraCa(paths)) return runAgainWithExtraCa(argv);
   const out = { code: 0 };
   const program = which === "svcmon" ? buildSvcmon(paths, out) : buildProgram(paths, out);
   program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s) });

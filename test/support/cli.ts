@@ -1,4 +1,5 @@
-// Run the built svcmgr launcher as a user would, in a root of its own.
+// Run the built svcmgr launcher as a user would (the file itself, by its
+// name or a shortcut's: /bin/sh reads its first lines), in a root of its own.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -27,12 +28,12 @@ export class CliRoot {
   /** Run a program by the name it is invoked as: svcmgr, svcmon, allupservices, or a service shortcut. */
   run(args: string[], opts: { as?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
     const program = this.program(opts.as);
-    const r = spawnSync(process.execPath, [program, ...args], { env: { ...this.env, ...opts.env }, encoding: "utf8", input: opts.input });
+    const r = spawnSync(program, args, { env: { ...this.env, ...opts.env }, encoding: "utf8", input: opts.input });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
   runAsync(args: string[], opts: { as?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-    const child = spawn(process.execPath, [this.program(opts.as), ...args], { env: { ...this.env, ...opts.env } });
+    const child = spawn(this.program(opts.as), args, { env: { ...this.env, ...opts.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

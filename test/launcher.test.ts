@@ -1,0 +1,52 @@
+// The launcher (bin/svcmgr.js) as a command: NODE_EXTRA_CA_CERTS is kept from
+// node's start-up (node 20 parses the whole CA store when it is set), given
+// back to every child, and loaded after all by a command that may talk TLS
+// (node.conf names an https etcd endpoint), which runs itself again.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import { CliRoot, LAUNCHER } from "./support/cli.js";
+
+// a file that is not there: a node that loads it says so on stderr
+const CA = "/nonexistent/svcmgr-test-ca.pem";
+const LOADED = /Ignoring extra certs from `\/nonexistent\/svcmgr-test-ca\.pem`/;
+
+describe("the launcher defers NODE_EXTRA_CA_CERTS", () => {
+  const r = new CliRoot("svc-launch-");
+  after(() => r.cleanup());
+  const env = { NODE_EXTRA_CA_CERTS: CA };
+
+  test("a command that makes no TLS connection starts without loading the file (node run directly does load it)", () => {
+    const res = r.run(["--version"], { env });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, "0.1.0\n");
+    assert.doesNotMatch(res.stderr, LOADED);
+    const direct = spawnSync(process.execPath, [LAUNCHER, "--version"], { env: { ...r.env, ...env }, encoding: "utf8" });
+    assert.equal(direct.stdout, "0.1.0\n");
+    assert.match(direct.stderr, LOADED, "the check above would not see a load");
+  });
+
+  test("a service's commands get the variable back, and no trace of the hand-over", () => {
+    const out = r.file("hook.env");
+    fs.mkdirSync(r.file("etc"), { recursive: true });
+    fs.writeFileSync(r.file("etc/hook.conf"), `[app#1]\nstart = sh -c 'echo "$NODE_EXTRA_CA_CERTS|\${SVCMGR_DEFERRED_CA-unset}" > ${out}'\nstop = true\n`);
+    const res = r.run(["-s", "hook", "start"], { env });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(fs.readFileSync(out, "utf8"), `${CA}|unset\n`);
+    assert.doesNotMatch(res.stderr, LOADED);
+  });
+
+  test("with an https etcd endpoint in node.conf, the command runs again in a node that loads it, with its exit code", () => {
+    fs.writeFileSync(r.file("etc/node.conf"), "[cluster]\nname = c1\nnodes = deb1.opensvc.com\netcd_endpoints = https://127.0.0.1:2\n");
+    const res = r.run(["--version"], { env });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, "0.1.0\n");
+    assert.match(res.stderr, LOADED);
+    const bad = r.run(["--no-such-option"], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown option '--no-such-option'/);
+    fs.writeFileSync(r.file("etc/node.conf"), "[cluster]\nname = c1\nnodes = deb1.opensvc.com\netcd_endpoints = http://127.0.0.1:2\n");
+    assert.doesNotMatch(r.run(["--version"], { env }).stderr, LOADED, "plain http needs no CA");
+  });
+});
