@@ -94,7 +94,7 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
     }
   }
   // work ahead of the ordered starts (containers created before their turn), one piece at a time, in plan order
-  const ahead = plan.action === "start" ? plan.stages.flatMap((s) => s.rids).filter((rid) => drivers.get(rid)!.prepare) : [];
+  const ahead = plan.action === "start" ? plan.stages.flatMap((s) => s.rids).filter((rid) => typeof drivers.get(rid)!.prepare === "function") : [];
   const queue = pLimit(1);
   for (const rid of ahead) drivers.get(rid)!.prepare!((work) => queue(work));
   const began = new Set<string>();
