@@ -11,11 +11,17 @@ import type { BuildOptions, Plugin } from "esbuild";
  * run time) on first use.
  */
 const LAZY_MODULES = ["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"];
+/**
+ * Likewise pino's thread-stream (its worker-thread transports, which svcmgr
+ * does not use): requiring it loads node's worker_threads, ~3 ms of every
+ * start-up. Its export is the class itself.
+ */
+const LAZY_CLASSES = ["thread-stream"];
 
 const lazyModules: Plugin = {
   name: "lazy-modules",
   setup(build) {
-    const filter = new RegExp(`^(${LAZY_MODULES.map((m) => m.replace(/[/@.-]/g, "\\$&")).join("|")})$`);
+    const filter = new RegExp(`^(${[...LAZY_MODULES, ...LAZY_CLASSES].map((m) => m.replace(/[/@.-]/g, "\\$&")).join("|")})$`);
     build.onResolve({ filter }, (args) => ({ path: args.path, namespace: "lazy-module" }));
     build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => ({
       loader: "js",
@@ -23,9 +29,10 @@ const lazyModules: Plugin = {
         `const name = ${JSON.stringify(args.path)};`,
         "let real;",
         "const load = () => (real ??= require(name));",
+        ...(LAZY_CLASSES.includes(args.path) ? ["module.exports = function (...args) { return new (load())(...args); };"] : []),
         // classes are constructed later (new ssh2.Client(), new grpc.Server()): a constructor that loads on first use
         "const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };",
-        'module.exports = new Proxy({}, { get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]) });',
+        ...(LAZY_CLASSES.includes(args.path) ? [] : ['module.exports = new Proxy({}, { get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]) });']),
       ].join("\n"),
     }));
   },
