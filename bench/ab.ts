@@ -121,8 +121,8 @@ async function main(): Promise<void> {
         await t("start", [b.svcmgr, "-s", SVC, "start"]);
         await t("status", [b.svcmgr, "-s", SVC, "print", "status"]);
         await t("stop", [b.svcmgr, "-s", SVC, "stop"]);
-        await remove(svcNames);
         await here("-s", SVC, "docker", "info");
+        await remove(svcNames);
         await t("run", [b.svcmgr, "-s", SVC, "start"]);
         await mustRun([b.svcmgr, "-s", SVC, "stop"], { env });
         await mustRun([b.svcmon, "--refresh"], { env: svcmgrEnv(mon) });

