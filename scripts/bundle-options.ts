@@ -39,6 +39,28 @@ const lazyModules: Plugin = {
 };
 
 /**
+ * Node modules that a dependency requires at load time for a path svcmgr
+ * never takes: docker-modem's `https` (TLS to a remote daemon; svcmgr's
+ * daemons are on unix sockets), whose load brings node's tls in: ~7 ms of
+ * every command that talks to a daemon. There, the module is a stand-in that
+ * loads the real one on first use (docker-modem only reads properties of it).
+ */
+const LAZY_BUILTINS: { importer: RegExp; module: string }[] = [{ importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/, module: "https" }];
+
+const lazyBuiltins: Plugin = {
+  name: "lazy-builtins",
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^(${LAZY_BUILTINS.map((l) => l.module).join("|")})$`) }, (args) =>
+      LAZY_BUILTINS.some((l) => l.module === args.path && l.importer.test(args.importer)) ? { path: args.path, namespace: "lazy-builtin" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+      loader: "js",
+      contents: `let real;\nmodule.exports = new Proxy({}, { get: (_, key) => (real ??= require(${JSON.stringify(`node:${args.path}`)}))[key] });\n`,
+    }));
+  },
+};
+
+/**
  * zod's `z.locales` namespace holds the error messages of 60-odd languages:
  * half of zod's bytes, all parsed at start-up. svcmgr uses English only (set
  * by zod itself from locales/en.js), so the namespace is cut down to `en`.
@@ -79,7 +101,7 @@ export function nodeBundleOptions(format: "esm" | "cjs" = "esm"): BuildOptions {
     format,
     platform: "node",
     target: "node20",
-    plugins: [lazyModules, zodEnglishOnly, modemQuietDebug],
+    plugins: [lazyModules, lazyBuiltins, zodEnglishOnly, modemQuietDebug],
     logLevel: "warning",
     // a third less to read, hash and keep at every start (1.7 -> 1.1 MB; ~8 ms of svcmon's ~110 ms); names are kept
     minifyWhitespace: true,
