@@ -93,13 +93,7 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
       }
     }
   }
-  // work ahead of the ordered starts (containers created before their turn), one piece at a time, in plan order
-  const ahead = plan.action === "start" ? plan.stages.flatMap((s) => s.rids).filter((rid) => typeof drivers.get(rid)!.prepare === "function") : [];
-  const queue = pLimit(1);
-  for (const rid of ahead) drivers.get(rid)!.prepare!((work) => queue(work));
-  const began = new Set<string>();
   const one = async (rid: string): Promise<void> => {
-    began.add(rid);
     const d = drivers.get(rid)!;
     try {
       if (opts.provision && plan.action === "start") await d.provision?.();
@@ -120,25 +114,20 @@ export async function executePlan(rt: PlanTarget, plan: Plan, opts: { rollback: 
       }
     }
   };
-  try {
-    for (const stage of plan.stages) {
-      if (stage.parallel && stage.rids.length > 1) {
-        if (await goOn()) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
-      } else for (const rid of stage.rids) if (await goOn()) await one(rid);
-      if (stopped()) break;
+  for (const stage of plan.stages) {
+    if (stage.parallel && stage.rids.length > 1) {
+      if (await goOn()) await Promise.all(stage.rids.map((rid) => limit(() => one(rid))));
+    } else for (const rid of stage.rids) if (await goOn()) await one(rid);
+    if (stopped()) break;
+  }
+  if (plan.action === "start" && !stopped()) {
+    await rt.settleStart?.();
+    // found up, then gone down under this start (a killed stop's last containers): started again, in plan order, once
+    const again = new Set(rt.wentDown?.() ?? []);
+    if (again.size) {
+      for (const rid of plan.stages.flatMap((s) => s.rids).filter((r) => again.has(r))) if (await goOn()) await one(rid);
+      if (!stopped()) await rt.settleStart?.();
     }
-    if (plan.action === "start" && !stopped()) {
-      await rt.settleStart?.();
-      // found up, then gone down under this start (a killed stop's last containers): started again, in plan order, once
-      const again = new Set(rt.wentDown?.() ?? []);
-      if (again.size) {
-        for (const rid of plan.stages.flatMap((s) => s.rids).filter((r) => again.has(r))) if (await goOn()) await one(rid);
-        if (!stopped()) await rt.settleStart?.();
-      }
-    }
-  } finally {
-    // what was made ahead for a start this action did not come to (it failed before): undone
-    for (const rid of ahead) if (!began.has(rid)) await drivers.get(rid)!.discard?.();
   }
   // a resource that failed after its start is down: a failure, with nothing of its own to undo
   for (const l of late()) {

@@ -25,15 +25,6 @@ export interface ResourceDriver {
   preflight?(): Promise<void>;
   /** Create what the resource needs to exist (a loop disk's file, a filesystem); run by `provision`. */
   provision?(): Promise<void>;
-  /**
-   * Work ahead of this resource's ordered start, done in the background while
-   * earlier resources start (a container created before its turn: the order
-   * of a service is about starts). `queue` runs it in the action's queue of
-   * such work, in plan order. start() then uses what it made; discard()
-   * undoes what no start came to use. Neither throws.
-   */
-  prepare?(queue: <T>(work: () => Promise<T>) => Promise<T>): void;
-  discard?(): Promise<void>;
   /** The block device a disk exposes once up, for `{disk#1.exposed_dev}` references. */
   exposedDevice?(): Promise<string | undefined>;
 }

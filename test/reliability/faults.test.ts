@@ -61,11 +61,7 @@ describe("the private daemon dies in the middle of a start", { skip }, () => {
     assert.equal(code, 1, out);
     assert.match(out, /start failed: container#[2-5]: the docker daemon is no longer running \(/, "names the resource that failed and the cause");
     assert.match(out, /rolled back: .*container#1/, "what this start brought up is rolled back");
-    // the web servers may have been created ahead of their turn (not started): never started, and their removal tried
-    assert.doesNotMatch(out, /CONTAINER#[67] docker -H \S+ (run|start) /, "the web servers are never started");
-    for (const made of out.matchAll(/CONTAINER#([67]) docker -H \S+ rm ([0-9a-f]{12})   # created ahead of its start/g)) {
-      assert.match(out, new RegExp(`CONTAINER#${made[1]} container ${made[2]} not removed: no docker daemon listens`), "the daemon being gone, it says the container stays");
-    }
+    assert.doesNotMatch(out, /CONTAINER#[67] docker/, "the web servers are never touched");
     await nothingLeft(r, svc);
     const status = JSON.parse(ok(r.run(["-s", svc, "print", "status", "--format", "json"]), "status")) as { avail: string };
     assert.equal(status.avail, "down");

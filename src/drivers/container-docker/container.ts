@@ -35,19 +35,6 @@ const conflict = (e: unknown): boolean => e instanceof EngineError && e.statusCo
  */
 const cannotTell = (what: string, e: unknown): ResourceState => ({ status: "undef", log: [{ level: "info", message: `cannot tell ${what}: ${errorMessage(e)}` }] });
 
-/** a container created for its start: its id, the healthcheck of its create body, its `docker run` line */
-interface Made {
-  id: string;
-  healthcheck: CreateBody["Healthcheck"];
-  commandLine: string;
-}
-
-/** what was done ahead of a container's start: the listing's word on it, and the container made for it */
-interface Ahead {
-  known: Known;
-  created?: Made;
-}
-
 export class DockerContainer implements ResourceDriver {
   readonly name: string;
   private readonly image: string;
@@ -58,10 +45,6 @@ export class DockerContainer implements ResourceDriver {
   private readonly healthArgs: CreateBody["Healthcheck"];
   /** the container this action started, and the status its start established (for the final evaluation, see StartWatch.settled) */
   private started: { id: string; state: ResourceState } | undefined;
-  /** made ahead of this container's start (prepare): what the action's listing said of it, and the container created for it */
-  private ahead: Promise<Ahead | undefined> | undefined;
-  private aheadCancelled = false;
-  private cancelAhead: (() => void) | undefined;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -156,77 +139,14 @@ export class DockerContainer implements ResourceDriver {
     return new ActionError(`the docker daemon ${how} (${errorMessage(e)})`, this.cfg.rid, e);
   }
 
-  /**
-   * Created ahead of its turn, while earlier containers start: once the
-   * daemon is up (a start of this action found it or brought it up), a
-   * container the listing does not show is created, not started. Its start
-   * then only starts it; a failure here is left for that start to meet and
-   * report.
-   */
-  prepare(queue: <T>(work: () => Promise<T>) => Promise<T>): void {
-    const daemon = this.daemon();
-    if (!daemon.ready) return;
-    const cancelled = new Promise<undefined>((resolve) => (this.cancelAhead = () => resolve(undefined)));
-    this.aheadCancelled = false;
-    const work = async (): Promise<Ahead | undefined> => {
-      const docker = this.aheadCancelled ? undefined : await Promise.race([daemon.ready!(), cancelled]);
-      if (!docker || this.aheadCancelled) return undefined;
-      const watch = daemon.startWatch(docker, `${LABEL_SERVICE}=${this.ctx.service}`);
-      await watch.open(this.serviceImages());
-      const known = watch.take(this.name);
-      if (known !== "absent") return { known };
-      try {
-        const created = await this.createOnly(docker);
-        this.log.debug(`created ahead of its start: ${created.id.slice(0, 12)}`);
-        return { known, created };
-      } catch (e) {
-        this.log.debug(`not created ahead of its start (its start will try): ${errorMessage(e)}`);
-        return { known: undefined };
-      }
-    };
-    this.ahead = queue(work).catch((e: unknown) => {
-      this.log.debug(`nothing done ahead of its start: ${errorMessage(e)}`);
-      return undefined;
-    });
-  }
-
-  /** A container created ahead of a start this action did not come to is removed again. */
-  async discard(): Promise<void> {
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    if (!ahead) return;
-    this.aheadCancelled = true;
-    this.cancelAhead?.();
-    const made = (await ahead)?.created;
-    if (!made) return;
-    this.log.info(`${this.cli("rm", made.id.slice(0, 12))}   # created ahead of its start, which this action did not come to`);
-    try {
-      await this.daemon().engine().removeContainer(made.id);
-    } catch (e) {
-      this.log.warn(`container ${made.id.slice(0, 12)} not removed: ${errorMessage(e)}`);
-    }
-  }
-
   async start(): Promise<boolean> {
     this.started = undefined;
     const daemon = this.daemon();
-    const ahead = this.ahead;
-    this.ahead = undefined;
-    let docker: DockerEngine;
-    try {
-      docker = await daemon.ensureRunning(this.log);
-    } catch (e) {
-      // nothing was made ahead: that waits for a daemon that answered
-      this.aheadCancelled = true;
-      this.cancelAhead?.();
-      throw e;
-    }
+    const docker = await daemon.ensureRunning(this.log);
     try {
       const watch = daemon.startWatch(docker, `${LABEL_SERVICE}=${this.ctx.service}`);
       await watch.open(this.serviceImages());
-      const pre = ahead && (await ahead);
-      if (pre?.created) return await this.startMade(docker, watch, pre.created);
-      return await this.startOn(docker, watch, pre ? pre.known : watch.take(this.name));
+      return await this.startOn(docker, watch, watch.take(this.name));
     } catch (e) {
       daemon.watching()?.unwatch(this.cfg.rid); // this error is its failure
       throw await this.explain(e);
@@ -291,25 +211,6 @@ export class DockerContainer implements ResourceDriver {
       if (stale) return this.startOn(docker, watch, undefined);
       throw e;
     }
-    return this.operational(docker, watch, id, healthcheck);
-  }
-
-  /** Its turn, for a container created ahead: `docker run` is what create and this start amount to. */
-  private async startMade(docker: DockerEngine, watch: StartWatch, made: Made): Promise<boolean> {
-    this.log.info(made.commandLine);
-    watch.watch(made.id, this.cfg.rid);
-    try {
-      await this.startContainer(docker, made.id);
-    } catch (e) {
-      // removed by someone since it was made: asked again
-      if (e instanceof ActionError && isEngineError(e.cause, "absent")) return this.startOn(docker, watch, undefined);
-      throw e;
-    }
-    this.log.info(`output:\n${made.id}\n`);
-    return this.operational(docker, watch, made.id, made.healthcheck);
-  }
-
-  private async operational(docker: DockerEngine, watch: StartWatch, id: string, healthcheck: CreateBody["Healthcheck"]): Promise<true> {
     await this.waitOperational(docker, watch, id, healthcheck);
     // created or started with this config (a container of another config was re-created): running, healthy when it has a healthcheck
     if (!/^(sha256:)?[0-9a-f]{12,64}$/.test(this.image)) this.started = { id, state: { status: "up", label: `${id.slice(0, 12)}@${this.image}`, log: [] } };
@@ -325,17 +226,7 @@ export class DockerContainer implements ResourceDriver {
     }
   }
 
-  /** `docker run`: created, then started. */
   private async create(docker: DockerEngine, watch: StartWatch): Promise<{ id: string; healthcheck: CreateBody["Healthcheck"] }> {
-    const made = await this.createOnly(docker, (line) => this.log.info(line));
-    watch.watch(made.id, this.cfg.rid);
-    await this.startContainer(docker, made.id);
-    this.log.info(`output:\n${made.id}\n`);
-    return made;
-  }
-
-  /** The container created (not started), from run_args as the docker CLI would; `announce` gets the `docker run` line before the create call. */
-  private async createOnly(docker: DockerEngine, announce?: (line: string) => void): Promise<Made> {
     const ctx = {
       name: this.name,
       image: this.image,
@@ -357,8 +248,7 @@ export class DockerContainer implements ResourceDriver {
     } catch (e) {
       throw new ActionError(`run_args: ${errorMessage(e)}`, this.cfg.rid);
     }
-    const commandLine = formatCommand(runCommandLine(this.daemon().cliArgs(), ctx, this.argWords));
-    announce?.(commandLine);
+    this.log.info(formatCommand(runCommandLine(this.daemon().cliArgs(), ctx, this.argWords)));
     let id: string;
     try {
       // exactly the body the docker CLI sends for these words; without --stop-timeout, the config's stop_timeout:
@@ -371,7 +261,10 @@ export class DockerContainer implements ResourceDriver {
       if (conflict(e)) throw e; // the name is taken since the action's listing: asked again
       throw this.failure("docker create", e);
     }
-    return { id, healthcheck: request.body.Healthcheck, commandLine };
+    watch.watch(id, this.cfg.rid);
+    await this.startContainer(docker, id);
+    this.log.info(`output:\n${id}\n`);
+    return { id, healthcheck: request.body.Healthcheck };
   }
 
   private failure(what: string, e: unknown): ActionError {

@@ -59,8 +59,6 @@ export interface ContainerDaemon extends ServiceShared {
   ensureRunning(log: Logger): Promise<DockerEngine>;
   /** the client of a daemon that answered (after a running probe() or ensureRunning()) */
   engine(): DockerEngine;
-  /** Resolves once a start of this action found the daemon running or brought it up (work ahead of a container's start waits for it). */
-  ready?(): Promise<DockerEngine>;
   stopIfIdle(onlyIfStartedHere: boolean, log?: Logger): Promise<void>;
   /** What this action's container starts share on this daemon (one listing, the die watch): made by the first start. */
   startWatch(docker: DockerEngine, label: string): StartWatch;
@@ -76,7 +74,6 @@ export class ServiceDocker implements ContainerDaemon {
   /** it answered (or was started) during this runtime: later starts do not ask again (an error of theirs is explained by a probe) */
   private answered = false;
   private watch: StartWatch | undefined;
-  private up: { promise: Promise<DockerEngine>; resolve: (d: DockerEngine) => void } | undefined;
 
   constructor(private readonly ctx: DriverContext) {
     this.daemon = daemonFor(ctx);
@@ -91,30 +88,15 @@ export class ServiceDocker implements ContainerDaemon {
     const daemon = this.daemon;
     if (daemon.shared) daemon.warnIgnored(log);
     if (this.answered) return daemon.client();
-    if (await daemon.isRunning()) return this.answer();
+    if (await daemon.isRunning()) {
+      this.answered = true;
+      return daemon.client();
+    }
     if (!daemon.shared) await checkDataDirFilesystem(this.ctx, daemon.dataDir);
     await daemon.start(log);
     this.startedHere = true;
-    return this.answer();
-  }
-
-  private answer(): DockerEngine {
     this.answered = true;
-    this.readySignal().resolve(this.daemon.client());
-    return this.daemon.client();
-  }
-
-  private readySignal(): NonNullable<ServiceDocker["up"]> {
-    if (!this.up) {
-      let resolve!: (d: DockerEngine) => void;
-      const promise = new Promise<DockerEngine>((r) => (resolve = r));
-      this.up = { promise, resolve };
-    }
-    return this.up;
-  }
-
-  ready(): Promise<DockerEngine> {
-    return this.readySignal().promise;
+    return daemon.client();
   }
 
   startWatch(docker: DockerEngine, label: string): StartWatch {
@@ -171,7 +153,6 @@ export class ServiceDocker implements ContainerDaemon {
       await daemon.stop(undefined, log);
       // a later start of this runtime (restart: stop, then start) starts it again, and watches it anew
       this.answered = false;
-      this.up = undefined;
       this.watch?.close();
       this.watch = undefined;
     }
