@@ -25,7 +25,8 @@ export async function benchCli(orchRoot: string | undefined, cleanup: Cleanup, r
     await measureUnit(s, log, async (u) => {
       for (let k = 0; k < cmds.length; k++) {
         const [key, argv] = cmds[(k + i) % cmds.length]!;
-        u.add(key, (await timeProcess(argv, { env })).ms);
+        // the baseline without NODE_EXTRA_CA_CERTS, as svcmgr's launcher keeps it from node's start-up (floorEnv)
+        u.add(key, (await timeProcess(argv, { env: argv[0] === NODE ? { ...env, NODE_EXTRA_CA_CERTS: undefined } : env })).ms);
       }
     });
   }
