@@ -3,14 +3,14 @@
 // roots of their own on this host (test/support/etcd-local.ts). What an
 // operator sees: where it runs (the flag files of its app resource), the owner
 // slot keys in etcd, exit codes and messages.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { type CliResult } from "./support/cli.js";
 import { until } from "./support/web.js";
 import { findExecutable } from "../src/util/which.js";
 import { signal, waitPidGone } from "../src/util/proc.js";
-import { ETCD, LocalCluster, LocalEtcd, agentPidOf } from "./support/etcd-local.js";
+import { ETCD, LocalCluster, agentPidOf, etcdSuite } from "./support/etcd-local.js";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !fs.existsSync(ETCD) ? "etcd-server missing (/usr/bin/etcd)" : !findExecutable("etcdctl") ? "etcdctl missing" : false;
 if (skip) console.log(`# skipping the flex cluster tests: ${skip}`);
@@ -43,24 +43,8 @@ function sampler(c: LocalCluster, svc: string): { stop(): { most: number; seen: 
 }
 
 describe("a flex service (topology = flex, flex_target = 2, orchestrate = ha, nodes = n1 n2 n3)", { skip }, () => {
-  let etcd: LocalEtcd;
-  const clusters: LocalCluster[] = [];
-  before(async () => {
-    etcd = await LocalEtcd.start("flex");
-  });
-  after(async () => {
-    for (const c of clusters) await c.cleanup();
-    await etcd?.stop();
-  });
-
-  async function flexCluster(tag: string): Promise<LocalCluster> {
-    const c = new LocalCluster(etcd, tag, ["n1", "n2", "n3"], `${LEASE_TTL_MS / 1000}s`);
-    clusters.push(c);
-    for (const n of c.nodeNames) await c.startAgent(n);
-    ok(c.node("n1").run(["-s", "web", "create", ...c.serviceKw("web", ["topology=flex", "flex_target=2", "orchestrate=ha", "nodes=n1 n2 n3"])]), "create");
-    for (const n of c.nodeNames) await until(`web.conf on ${n}`, () => fs.existsSync(c.node(n).file("etc/web.conf")), 2000);
-    return c;
-  }
+  const suite = etcdSuite("flex");
+  const flexCluster = (tag: string): Promise<LocalCluster> => suite.withService(tag, "web", ["topology=flex", "flex_target=2", "orchestrate=ha", "nodes=n1 n2 n3"], `${LEASE_TTL_MS / 1000}s`);
 
   /** the owner slot keys: slot -> node */
   async function slots(c: LocalCluster): Promise<Record<string, string>> {

@@ -3,7 +3,7 @@
 // sees: exit codes, messages, config files, flag files of app resources, the
 // keys in etcd. (Containers, partitions and killed hosts: in the network
 // namespace tests.)
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import net from "node:net";
@@ -11,7 +11,7 @@ import { CliRoot, type CliResult } from "./support/cli.js";
 import { freePort, until } from "./support/web.js";
 import { findExecutable } from "../src/util/which.js";
 import { pidAlive, signal, waitPidGone } from "../src/util/proc.js";
-import { ETCD, LocalCluster, LocalEtcd, agentPidOf, processesOf, runLimited, watchdogPidOf, writeNodeConf } from "./support/etcd-local.js";
+import { ETCD, LocalCluster, agentPidOf, etcdSuite, processesOf, runLimited, watchdogPidOf, writeNodeConf, type LocalEtcd } from "./support/etcd-local.js";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !fs.existsSync(ETCD) ? "etcd-server missing (/usr/bin/etcd)" : !findExecutable("etcdctl") ? "etcdctl missing" : false;
 if (skip) console.log(`# skipping the local cluster tests: ${skip}`);
@@ -47,19 +47,11 @@ const token = (out: string, node: string): number => {
 };
 
 describe("bad cluster input: a clear error naming node.conf, exit 2, nothing started", { skip }, () => {
-  let etcd: LocalEtcd;
-  let other: LocalEtcd;
-  const clusters: LocalCluster[] = [];
-  before(async () => {
-    [etcd, other] = await Promise.all([LocalEtcd.start("bad-a"), LocalEtcd.start("bad-b")]);
-  });
-  after(async () => {
-    for (const c of clusters) await c.cleanup();
-    await Promise.all([etcd?.stop(), other?.stop()]);
-  });
+  const suite = etcdSuite("bad-a");
+  const otherSuite = etcdSuite("bad-b");
 
   /** `daemon start` and `daemon run` both exit 2 with this message, and leave nothing behind. */
-  async function refused(r: CliRoot, message: RegExp, name: string, etcds: LocalEtcd[] = [etcd]): Promise<void> {
+  async function refused(r: CliRoot, message: RegExp, name: string, etcds: LocalEtcd[] = [suite.etcd]): Promise<void> {
     for (const sub of ["start", "run"]) {
       const res = runLimited(r, ["daemon", sub]);
       assert.equal(res.code, 2, `daemon ${sub}: exit 2\n${res.stdout}${res.stderr}`);
@@ -76,8 +68,7 @@ describe("bad cluster input: a clear error naming node.conf, exit 2, nothing sta
   }
 
   test("an etcd that nobody answers for (a closed port): node.conf's etcd_endpoints line names it", async () => {
-    const c = new LocalCluster(etcd, "noetcd");
-    clusters.push(c);
+    const c = suite.cluster("noetcd");
     const closed = await freePort();
     const r = c.node("n1");
     writeNodeConf(r, { name: c.name, endpoints: `http://127.0.0.1:${closed}` });
@@ -91,12 +82,11 @@ describe("bad cluster input: a clear error naming node.conf, exit 2, nothing sta
   });
 
   test("this node not in nodes, a node named twice, lease_ttl below 5s: the line and keyword", async () => {
-    const c = new LocalCluster(etcd, "badconf");
-    clusters.push(c);
+    const c = suite.cluster("badconf");
     const cases: [string, Parameters<typeof writeNodeConf>[1], RegExp][] = [
-      ["n9", { name: c.name, endpoints: etcd.endpoint }, /node\.conf:3: \[cluster\] nodes: this node, n9, is not one of n1, n2, n3/],
-      ["n1", { name: c.name, nodes: "n1 n1", endpoints: etcd.endpoint }, /node\.conf:3: \[cluster\] nodes: n1 is named twice: node names must be unique/],
-      ["n1", { name: c.name, endpoints: etcd.endpoint, leaseTtl: "3s" }, /node\.conf:5: \[cluster\] lease_ttl: at least 5s/],
+      ["n9", { name: c.name, endpoints: suite.etcd.endpoint }, /node\.conf:3: \[cluster\] nodes: this node, n9, is not one of n1, n2, n3/],
+      ["n1", { name: c.name, nodes: "n1 n1", endpoints: suite.etcd.endpoint }, /node\.conf:3: \[cluster\] nodes: n1 is named twice: node names must be unique/],
+      ["n1", { name: c.name, endpoints: suite.etcd.endpoint, leaseTtl: "3s" }, /node\.conf:5: \[cluster\] lease_ttl: at least 5s/],
     ];
     for (const [nodename, conf, message] of cases) {
       const r = root(c, nodename);
@@ -106,13 +96,12 @@ describe("bad cluster input: a clear error naming node.conf, exit 2, nothing sta
   });
 
   test("two agents with one node name: the second is refused and names the first, which runs on", async () => {
-    const c = new LocalCluster(etcd, "twice");
-    clusters.push(c);
+    const c = suite.cluster("twice");
     await c.startAgent("n1");
     const first = agentPidOf(c.node("n1"))!;
     const [key] = await c.keys("nodes/n1");
     const twin = root(c, "n1");
-    writeNodeConf(twin, { name: c.name, endpoints: etcd.endpoint });
+    writeNodeConf(twin, { name: c.name, endpoints: suite.etcd.endpoint });
     for (const sub of ["start", "run"]) {
       const res = runLimited(twin, ["daemon", sub]);
       assert.equal(res.code, 2, `daemon ${sub}: exit 2\n${res.stdout}${res.stderr}`);
@@ -128,24 +117,22 @@ describe("bad cluster input: a clear error naming node.conf, exit 2, nothing sta
   });
 
   test("endpoints of two etcd clusters in one node.conf; a node that joined one etcd, then pointed at another", async () => {
-    const c = new LocalCluster(etcd, "wrongetcd", ["n1", "n2"]);
-    clusters.push(c);
-    const [a, b] = [await etcd.clusterId(), await other.clusterId()];
+    const c = suite.cluster("wrongetcd", ["n1", "n2"]);
+    const [a, b] = [await suite.etcd.clusterId(), await otherSuite.etcd.clusterId()];
     const mixed = root(c, "n2");
-    writeNodeConf(mixed, { name: c.name, nodes: "n1 n2", endpoints: `${etcd.endpoint} ${other.endpoint}` });
-    await refused(mixed, new RegExp(`node\\.conf:4: \\[cluster\\] etcd_endpoints: these endpoints belong to different etcd clusters: ${etcd.endpoint} is cluster ${a}, ${other.endpoint} is cluster ${b}`), c.name, [etcd, other]);
+    writeNodeConf(mixed, { name: c.name, nodes: "n1 n2", endpoints: `${suite.etcd.endpoint} ${otherSuite.etcd.endpoint}` });
+    await refused(mixed, new RegExp(`node\\.conf:4: \\[cluster\\] etcd_endpoints: these endpoints belong to different etcd clusters: ${suite.etcd.endpoint} is cluster ${a}, ${otherSuite.etcd.endpoint} is cluster ${b}`), c.name, [suite.etcd, otherSuite.etcd]);
 
     const n1 = c.node("n1");
     await c.startAgent("n1");
     assert.equal(n1.read("var/_agent/etcd-cluster-id").trim(), a, "the etcd cluster joined is recorded");
     ok(n1.run(["daemon", "stop"]), "daemon stop");
-    writeNodeConf(n1, { name: c.name, nodes: "n1 n2", endpoints: other.endpoint });
-    await refused(n1, new RegExp(`node\\.conf:4: \\[cluster\\] etcd_endpoints: etcd at ${other.endpoint} is cluster ${b}, not the etcd cluster ${a} this node joined before`), c.name, [other]);
+    writeNodeConf(n1, { name: c.name, nodes: "n1 n2", endpoints: otherSuite.etcd.endpoint });
+    await refused(n1, new RegExp(`node\\.conf:4: \\[cluster\\] etcd_endpoints: etcd at ${otherSuite.etcd.endpoint} is cluster ${b}, not the etcd cluster ${a} this node joined before`), c.name, [otherSuite.etcd]);
   });
 
   test("a service whose nodes names a node not in the cluster: exit 2 naming the keyword, nothing created", async () => {
-    const c = new LocalCluster(etcd, "badnodes");
-    clusters.push(c);
+    const c = suite.cluster("badnodes");
     const n1 = c.node("n1");
     const res = n1.run(["-s", "web", "create", ...c.serviceKw("web", ["topology=failover", "nodes=n1 nX"])]);
     assert.equal(res.code, 2, res.stdout + res.stderr);
@@ -165,19 +152,10 @@ describe("bad cluster input: a clear error naming node.conf, exit 2, nothing sta
 });
 
 describe("cluster configs live in etcd, mirrored by every agent", { skip }, () => {
-  let etcd: LocalEtcd;
-  const clusters: LocalCluster[] = [];
-  before(async () => {
-    etcd = await LocalEtcd.start("cfg");
-  });
-  after(async () => {
-    for (const c of clusters) await c.cleanup();
-    await etcd?.stop();
-  });
+  const suite = etcdSuite("cfg");
 
   async function cluster(tag: string, agents = ["n1", "n2", "n3"]): Promise<LocalCluster> {
-    const c = new LocalCluster(etcd, tag);
-    clusters.push(c);
+    const c = suite.cluster(tag);
     for (const n of agents) await c.startAgent(n);
     return c;
   }
@@ -241,10 +219,9 @@ describe("cluster configs live in etcd, mirrored by every agent", { skip }, () =
       for (const s of held) s.destroy();
       hung.close();
     });
-    const c = new LocalCluster(etcd, "hung");
-    clusters.push(c);
+    const c = suite.cluster("hung");
     const n1 = c.node("n1");
-    writeNodeConf(n1, { name: c.name, endpoints: `http://127.0.0.1:${(hung.address() as net.AddressInfo).port} ${etcd.endpoint}` });
+    writeNodeConf(n1, { name: c.name, endpoints: `http://127.0.0.1:${(hung.address() as net.AddressInfo).port} ${suite.etcd.endpoint}` });
     await c.startAgent("n1");
     await c.startAgent("n2");
     ok(c.node("n2").run(["-s", "web", "create", ...c.serviceKw("web", ["topology=failover", "orchestrate=ha", "nodes=n1 n2"])]), "create on n2");
@@ -264,24 +241,8 @@ describe("cluster configs live in etcd, mirrored by every agent", { skip }, () =
 });
 
 describe("placement and moves of a failover service (orchestrate = ha, nodes = n1 n2 n3)", { skip }, () => {
-  let etcd: LocalEtcd;
-  const clusters: LocalCluster[] = [];
-  before(async () => {
-    etcd = await LocalEtcd.start("ha");
-  });
-  after(async () => {
-    for (const c of clusters) await c.cleanup();
-    await etcd?.stop();
-  });
-
-  async function haCluster(tag: string, leaseTtl = "6s"): Promise<LocalCluster> {
-    const c = new LocalCluster(etcd, tag, ["n1", "n2", "n3"], leaseTtl);
-    clusters.push(c);
-    for (const n of c.nodeNames) await c.startAgent(n);
-    ok(c.node("n1").run(["-s", "web", "create", ...c.serviceKw("web", ["topology=failover", "orchestrate=ha", "nodes=n1 n2 n3"])]), "create");
-    for (const n of c.nodeNames) await until(`web.conf on ${n}`, () => fs.existsSync(c.node(n).file("etc/web.conf")), 2000);
-    return c;
-  }
+  const suite = etcdSuite("ha");
+  const haCluster = (tag: string, leaseTtl = "6s"): Promise<LocalCluster> => suite.withService(tag, "web", ["topology=failover", "orchestrate=ha", "nodes=n1 n2 n3"], leaseTtl);
 
   test("start from n3 runs it on n1; switch, takeover, giveback move it, never on two nodes; stop from any node", async () => {
     const c = await haCluster("moves");

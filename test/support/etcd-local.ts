@@ -3,6 +3,7 @@
 // SVCMGR_NODENAME), each with <etc>/node.conf's [cluster]. Everything a test
 // starts is found again by pid (the etcd's, and every process whose
 // environment names one of the roots: agents, watchdogs) and stopped.
+import { after, before } from "node:test";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -284,4 +285,48 @@ export class LocalCluster {
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One loopback etcd for a describe block, and every LocalCluster its tests
+ * make on it: started before the block's tests, all cleaned up after them
+ * (node:test's before/after, registered by this call in the current block).
+ */
+export function etcdSuite(tag: string): {
+  /** the block's etcd (after its `before` ran) */
+  readonly etcd: LocalEtcd;
+  cluster(clusterTag: string, nodeNames?: string[], leaseTtl?: string): LocalCluster;
+  /** a cluster whose every node runs an agent, with service `svc` created on the first one (these keywords) and mirrored to all */
+  withService(clusterTag: string, svc: string, kw: string[], leaseTtl?: string): Promise<LocalCluster>;
+} {
+  let etcd: LocalEtcd | undefined;
+  const clusters: LocalCluster[] = [];
+  before(async () => {
+    etcd = await LocalEtcd.start(tag);
+  });
+  after(async () => {
+    for (const c of clusters) await c.cleanup();
+    await etcd?.stop();
+  });
+  const suite = {
+    get etcd(): LocalEtcd {
+      if (!etcd) throw new Error(`etcd ${tag} is not started (used outside the block's tests?)`);
+      return etcd;
+    },
+    cluster(clusterTag: string, nodeNames?: string[], leaseTtl?: string): LocalCluster {
+      const c = new LocalCluster(suite.etcd, clusterTag, nodeNames, leaseTtl);
+      clusters.push(c);
+      return c;
+    },
+    async withService(clusterTag: string, svc: string, kw: string[], leaseTtl?: string): Promise<LocalCluster> {
+      const c = suite.cluster(clusterTag, undefined, leaseTtl);
+      for (const n of c.nodeNames) await c.startAgent(n);
+      const [first] = c.nodeNames;
+      const res = c.node(first!).run(["-s", svc, "create", ...c.serviceKw(svc, kw)]);
+      if (res.code !== 0) throw new Error(`create ${svc} exited ${res.code}:\n${res.stdout}\n${res.stderr}`);
+      for (const n of c.nodeNames) await until(`${svc}.conf on ${n}`, () => fs.existsSync(c.node(n).file(`etc/${svc}.conf`)), 2000);
+      return c;
+    },
+  };
+  return suite;
 }
