@@ -4,59 +4,43 @@ import { readFile } from "node:fs/promises";
 import type { BuildOptions, Plugin } from "esbuild";
 
 /**
- * Dependencies of dockerode that svcmgr never uses (ssh transport, BuildKit
- * sessions) but that dockerode and docker-modem require at load time: they
- * cost ~140 ms of the ~160 ms of loading dockerode. In the bundle each is
- * replaced by a stand-in that requires the real module (from node_modules, at
- * run time) on first use.
+ * Modules that svcmgr's dependencies require at load time for a path svcmgr
+ * never takes. In the bundle each is a stand-in that requires the real one
+ * (from node_modules, or node's own) on first use:
+ * - dockerode's and docker-modem's ssh transport and BuildKit sessions (ssh2,
+ *   gRPC, protobufjs): ~140 ms of the ~160 ms of loading dockerode;
+ * - pino's thread-stream (worker-thread transports): it loads worker_threads;
+ * - docker-modem's `https` (TLS to a remote daemon; svcmgr's daemons are on
+ *   unix sockets), which brings node's tls in: ~7 ms of every command that
+ *   talks to a daemon. Only there: the agent's TLS listener needs it for real.
+ * `shape`: "namespace" when the importer reads properties of it (a class in
+ * it, Client or Server, is constructed later), "class" when the export is
+ * the class itself.
  */
-const LAZY_MODULES = ["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"];
-/**
- * Likewise pino's thread-stream (its worker-thread transports, which svcmgr
- * does not use): requiring it loads node's worker_threads, ~3 ms of every
- * start-up. Its export is the class itself.
- */
-const LAZY_CLASSES = ["thread-stream"];
+const LAZY: { module: string; shape: "namespace" | "class"; importer?: RegExp }[] = [
+  ...["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"].map((module) => ({ module, shape: "namespace" as const })),
+  { module: "thread-stream", shape: "class" },
+  { module: "https", shape: "namespace", importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/ },
+];
+
+const standIn = (module: string, shape: "namespace" | "class"): string =>
+  [
+    "let real;",
+    `const load = () => (real ??= require(${JSON.stringify(module)}));`,
+    shape === "class"
+      ? "module.exports = function (...args) { return new (load())(...args); };"
+      : 'const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };\nmodule.exports = new Proxy({}, { get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]) });',
+  ].join("\n");
 
 const lazyModules: Plugin = {
   name: "lazy-modules",
   setup(build) {
-    const filter = new RegExp(`^(${[...LAZY_MODULES, ...LAZY_CLASSES].map((m) => m.replace(/[/@.-]/g, "\\$&")).join("|")})$`);
-    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: "lazy-module" }));
-    build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => ({
-      loader: "js",
-      contents: [
-        `const name = ${JSON.stringify(args.path)};`,
-        "let real;",
-        "const load = () => (real ??= require(name));",
-        ...(LAZY_CLASSES.includes(args.path) ? ["module.exports = function (...args) { return new (load())(...args); };"] : []),
-        // classes are constructed later (new ssh2.Client(), new grpc.Server()): a constructor that loads on first use
-        "const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };",
-        ...(LAZY_CLASSES.includes(args.path) ? [] : ['module.exports = new Proxy({}, { get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]) });']),
-      ].join("\n"),
-    }));
-  },
-};
-
-/**
- * Node modules that a dependency requires at load time for a path svcmgr
- * never takes: docker-modem's `https` (TLS to a remote daemon; svcmgr's
- * daemons are on unix sockets), whose load brings node's tls in: ~7 ms of
- * every command that talks to a daemon. There, the module is a stand-in that
- * loads the real one on first use (docker-modem only reads properties of it).
- */
-const LAZY_BUILTINS: { importer: RegExp; module: string }[] = [{ importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/, module: "https" }];
-
-const lazyBuiltins: Plugin = {
-  name: "lazy-builtins",
-  setup(build) {
-    build.onResolve({ filter: new RegExp(`^(${LAZY_BUILTINS.map((l) => l.module).join("|")})$`) }, (args) =>
-      LAZY_BUILTINS.some((l) => l.module === args.path && l.importer.test(args.importer)) ? { path: args.path, namespace: "lazy-builtin" } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
-      loader: "js",
-      contents: `let real;\nmodule.exports = new Proxy({}, { get: (_, key) => (real ??= require(${JSON.stringify(`node:${args.path}`)}))[key] });\n`,
-    }));
+    const filter = new RegExp(`^(${LAZY.map((l) => l.module.replace(/[/@.-]/g, "\\$&")).join("|")})$`);
+    build.onResolve({ filter }, (args) => {
+      const lazy = LAZY.find((l) => l.module === args.path && (!l.importer || l.importer.test(args.importer)));
+      return lazy && { path: args.path, namespace: "lazy-module", pluginData: lazy.shape };
+    });
+    build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => ({ loader: "js", contents: standIn(args.path, args.pluginData as "namespace" | "class") }));
   },
 };
 
@@ -101,7 +85,7 @@ export function nodeBundleOptions(format: "esm" | "cjs" = "esm"): BuildOptions {
     format,
     platform: "node",
     target: "node20",
-    plugins: [lazyModules, lazyBuiltins, zodEnglishOnly, modemQuietDebug],
+    plugins: [lazyModules, zodEnglishOnly, modemQuietDebug],
     logLevel: "warning",
     // a third less to read, hash and keep at every start (1.7 -> 1.1 MB; ~8 ms of svcmon's ~110 ms); names are kept
     minifyWhitespace: true,
