@@ -26,8 +26,8 @@ export function svcmgrEnv(root: string): NodeJS.ProcessEnv {
  * node 20's parse of the whole CA store at start-up (svcmgr's launcher defers
  * it the same way), so that a floor stays the lightest client there is.
  */
-export function floorEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+export function floorEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = { ...base };
   delete env.NODE_EXTRA_CA_CERTS;
   return env;
 }

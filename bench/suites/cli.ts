@@ -2,7 +2,7 @@
 // cost of starting node itself), run alternately so that load hits all alike.
 import path from "node:path";
 import { makeTempRoot } from "../../test/support/docker-fixture.js";
-import { type Cleanup, measureUnit, NODE, svcmgrArgv, svcmgrEnv, writeFile } from "../lib/env.js";
+import { type Cleanup, floorEnv, measureUnit, NODE, svcmgrArgv, svcmgrEnv, writeFile } from "../lib/env.js";
 import { row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 import { SVC } from "./orchestration.js";
 
@@ -14,19 +14,19 @@ export async function benchCli(orchRoot: string | undefined, cleanup: Cleanup, r
     writeFile(path.join(root, "etc", `${SVC}.conf`), ["[DEFAULT]", "service_type = DEV", "", ...[1, 2, 3, 4, 5, 6, 7].flatMap(c)].join("\n"));
   }
   const env = svcmgrEnv(root);
-  const cmds: [string, string[]][] = [
-    ["node -e 0", [NODE, "-e", "0"]],
-    ["svcmgr --version", svcmgrArgv("--version")],
-    ["svcmgr print config", svcmgrArgv("-s", SVC, "print", "config")],
+  // the baseline without NODE_EXTRA_CA_CERTS, which svcmgr's launcher keeps from node's start-up
+  const cmds: [string, string[], NodeJS.ProcessEnv][] = [
+    ["node -e 0", [NODE, "-e", "0"], floorEnv(env)],
+    ["svcmgr --version", svcmgrArgv("--version"), env],
+    ["svcmgr print config", svcmgrArgv("-s", SVC, "print", "config"), env],
   ];
   const s = new Samples();
-  for (const [, argv] of cmds) await timeProcess(argv, { env }); // warm the page cache
+  for (const [, argv, e] of cmds) await timeProcess(argv, { env: e }); // warm the page cache
   for (let i = 0; i < runs; i++) {
     await measureUnit(s, log, async (u) => {
       for (let k = 0; k < cmds.length; k++) {
-        const [key, argv] = cmds[(k + i) % cmds.length]!;
-        // the baseline without NODE_EXTRA_CA_CERTS, as svcmgr's launcher keeps it from node's start-up (floorEnv)
-        u.add(key, (await timeProcess(argv, { env: argv[0] === NODE ? { ...env, NODE_EXTRA_CA_CERTS: undefined } : env })).ms);
+        const [key, argv, e] = cmds[(k + i) % cmds.length]!;
+        u.add(key, (await timeProcess(argv, { env: e })).ms);
       }
     });
   }
