@@ -11,9 +11,8 @@ import { z } from "zod";
 import { kw, type KeywordDef } from "../config/keyword.js";
 import { checkNodeSection, readNodeConf } from "../config/node-section.js";
 import { ConfigError, UsageError, errorMessage } from "../util/errors.js";
-import type { Paths } from "../util/paths.js";
+import { nodeConfFile, type Paths } from "../util/paths.js";
 
-export const nodeConfFile = (p: Paths): string => path.join(p.etc, "node.conf");
 
 export interface ListenConfig {
   host: string;

@@ -9,14 +9,13 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
-import type { Paths } from "../util/paths.js";
+import { nodeConfFile, type Paths } from "../util/paths.js";
 
 /** Can this command need the extra CAs: is an etcd endpoint of node.conf https? */
 export function mayNeedExtraCa(paths: Paths): boolean {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(paths.etc, "node.conf"), "utf8");
+    text = fs.readFileSync(nodeConfFile(paths), "utf8");
   } catch {
     return false; // no cluster, no TLS
   }

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { SvcmgrError, UsageError, errorMessage, errorText } from "../util/errors.js";
-import { nodeName, resolvePaths, type Paths } from "../util/paths.js";
+import { nodeConfFile, nodeName, resolvePaths, type Paths } from "../util/paths.js";
 import { humanSink } from "../util/log.js";
 import { ServiceManager } from "../core/manager.js";
 import type { RemoteCli } from "./remote.js";
@@ -101,7 +101,7 @@ function buildSvcmon(paths: Paths, out: { code: number }): Command {
 
 /** node.conf with [cluster] (SPEC §12): the manager writes cluster configs through etcd. Loaded only then. */
 async function attachCluster(manager: ServiceManager, paths: Paths): Promise<void> {
-  if (!fs.existsSync(path.join(paths.etc, "node.conf"))) return;
+  if (!fs.existsSync(nodeConfFile(paths))) return;
   await (await import("./commands/cluster-actions.js")).attachCluster(manager, paths);
 }
 

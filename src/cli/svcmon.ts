@@ -1,10 +1,8 @@
 // svcmon: one row per service, from the status cache (stale entries refreshed).
 import fs from "node:fs";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Paths } from "../util/paths.js";
 import { UsageError } from "../util/errors.js";
-import { nodeName } from "../util/paths.js";
+import { nodeConfFile, nodeName, type Paths } from "../util/paths.js";
 import { ServiceManager } from "../core/manager.js";
 import { renderClusterTable, renderSvcmonTable, svcmonJson, type ClusterRow } from "../status/svcmon.js";
 import type { ClusterView } from "../cluster/node.js";
@@ -13,7 +11,7 @@ import { agentGet, agentLines, agentStatuses } from "./agent-client.js";
 
 /** The cluster as the agent sees it, or as etcd says when the agent does not answer; undefined: no cluster. */
 async function clusterView(paths: Paths, names: readonly string[]): Promise<ClusterView | undefined> {
-  if (!fs.existsSync(path.join(paths.etc, "node.conf"))) return undefined;
+  if (!fs.existsSync(nodeConfFile(paths))) return undefined;
   const fromAgent = await agentGet<ClusterView>(paths, "/v1/cluster");
   let view: ClusterView | undefined = fromAgent?.status === 200 ? fromAgent.body : undefined;
   if (!fromAgent) {

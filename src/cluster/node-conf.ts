@@ -1,12 +1,11 @@
 // The [cluster] section of <etc>/node.conf (SPEC §12): name, nodes,
 // etcd_endpoints, lease_ttl. Checked like a service config; without the
 // section, the node is on its own (SPEC §1–§11).
-import path from "node:path";
 import { z } from "zod";
 import { kw, type KeywordDef } from "../config/keyword.js";
 import { checkNodeSection, readNodeConf } from "../config/node-section.js";
 import { ConfigError } from "../util/errors.js";
-import type { Paths } from "../util/paths.js";
+import { nodeConfFile, type Paths } from "../util/paths.js";
 
 export interface ClusterConfig {
   name: string;
@@ -60,7 +59,7 @@ export const CLUSTER_KEYWORDS: KeywordDef[] = [
 
 /** The [cluster] section, checked; undefined when node.conf has none. Throws ConfigError. */
 export function readClusterConfig(paths: Paths, self: string): ClusterConfig | undefined {
-  const file = path.join(paths.etc, "node.conf");
+  const file = nodeConfFile(paths);
   const doc = readNodeConf(file);
   if (!doc) return undefined;
   const sec = checkNodeSection(file, doc, "cluster", CLUSTER_KEYWORDS);

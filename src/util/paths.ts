@@ -43,6 +43,8 @@ export function nodeName(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const configFile = (p: Paths, svc: string): string => path.join(p.etc, `${svc}.conf`);
+/** the node's own settings: [agent] listeners, [cluster] (SPEC §10, §12) */
+export const nodeConfFile = (p: Paths): string => path.join(p.etc, "node.conf");
 export const stateDir = (p: Paths, svc: string): string => path.join(p.var, svc);
 export const logFile = (p: Paths, svc: string): string => path.join(p.log, `${svc}.log`);
 export const shortcutLink = (p: Paths, svc: string): string => path.join(p.bin, svc);

@@ -2,9 +2,8 @@
 // takeover, giveback, and start/stop of a whole cluster service, which ask
 // the cluster (etcd) and follow it until the owner's agent has done it.
 import fs from "node:fs";
-import path from "node:path";
 import { UsageError } from "../../util/errors.js";
-import { nodeName, type Paths } from "../../util/paths.js";
+import { nodeConfFile, nodeName, type Paths } from "../../util/paths.js";
 import type { ServiceManager } from "../../core/manager.js";
 import type { ClusterClient, ClusterRequest } from "../../cluster/client.js";
 import { forEachService, selectServices, type ActionInput, type ActionSpec, type CliOptions } from "../options.js";
@@ -15,7 +14,7 @@ const DEFAULT_WAIT_MS = 90_000;
 export async function attachCluster(manager: ServiceManager, paths: Paths): Promise<ClusterClient | undefined> {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(paths.etc, "node.conf"), "utf8");
+    text = fs.readFileSync(nodeConfFile(paths), "utf8");
   } catch {
     return undefined;
   }
@@ -51,7 +50,7 @@ function requestAction(name: "switch" | "takeover" | "giveback", summary: string
     },
     async run(input) {
       const cluster = input.manager.cluster as ClusterClient | undefined;
-      if (!cluster) throw new UsageError(`${name} needs a cluster: a [cluster] section in ${path.join(input.paths.etc, "node.conf")}`);
+      if (!cluster) throw new UsageError(`${name} needs a cluster: a [cluster] section in ${nodeConfFile(input.paths)}`);
       if (name === "switch" && !input.opts.to) throw new UsageError("switch needs --to NODE");
       if (name === "switch" && !cluster.cfg.nodes.includes(input.opts.to!)) throw new UsageError(`--to ${input.opts.to}: not a node of cluster ${cluster.cfg.name} (${cluster.cfg.nodes.join(", ")})`);
       return clusterRequest(input, cluster, await selectServices(input, true), name, input.opts.to);
