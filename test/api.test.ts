@@ -12,6 +12,7 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { CliRoot } from "./support/cli.js";
 import { isRoot } from "./support/docker-fixture.js";
 import { ok } from "./support/reliability.js";
+import { onSse, type SseEvent } from "./support/sse.js";
 import { findExecutable } from "../src/util/which.js";
 import { pidAlive, signal, waitPidGone } from "../src/util/proc.js";
 import { ActionBody } from "../src/agent/api/schemas.js";
@@ -47,31 +48,14 @@ function request(socketPath: string, method: string, path: string, body?: string
   });
 }
 
-interface SseEvent {
-  id: number;
-  event: string;
-  data: Record<string, unknown>;
-  at: number;
-}
-
 /** A reader of the event stream, collecting what it gets. */
 function readEvents(socketPath: string, lastEventId?: number): { events: SseEvent[]; close(): void; until(pred: (e: SseEvent) => boolean, ms?: number): Promise<SseEvent> } {
   const events: SseEvent[] = [];
   const waiters: (() => void)[] = [];
   const req = http.get({ socketPath, path: "/v1/events", agent: false, headers: lastEventId ? { "Last-Event-ID": String(lastEventId) } : {} }, (res) => {
-    let buf = "";
-    res.setEncoding("utf8");
-    res.on("data", (d: string) => {
-      buf += d;
-      let i: number;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const f = Object.fromEntries(block.split("\n").filter((l) => !l.startsWith(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
-        if (!f.event) continue;
-        events.push({ id: Number(f.id), event: f.event, data: JSON.parse(f.data ?? "{}") as Record<string, unknown>, at: performance.now() });
-        waiters.splice(0).forEach((w) => w());
-      }
+    onSse(res, (e) => {
+      events.push(e);
+      waiters.splice(0).forEach((w) => w());
     });
   });
   req.on("error", () => undefined);

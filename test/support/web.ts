@@ -8,6 +8,7 @@ import https from "node:https";
 import net from "node:net";
 import type { Page } from "playwright-core";
 import type { CliRoot } from "./cli.js";
+import { onSse, type SseEvent } from "./sse.js";
 import { pidAlive, signal, waitPidGone } from "../../src/util/proc.js";
 
 export async function freePort(): Promise<number> {
@@ -52,11 +53,6 @@ export function request(url: string, opts: RequestOptions = {}): Promise<Reply> 
 
 export const bearer = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
 
-export interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
 /** The agent's event stream over TCP with a token, collected. */
 export function readEvents(url: string, token: string): { events: SseEvent[]; status: Promise<number>; close(): void } {
   const events: SseEvent[] = [];
@@ -64,18 +60,7 @@ export function readEvents(url: string, token: string): { events: SseEvent[]; st
   const status = new Promise<number>((resolve) => {
     req = http.get(`${url}v1/events`, { agent: false, headers: bearer(token) }, (res) => {
       resolve(res.statusCode ?? 0);
-      let buf = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        buf += d;
-        let i: number;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const f = Object.fromEntries(block.split("\n").filter((l) => !l.startsWith(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
-          if (f.event) events.push({ event: f.event, data: JSON.parse(f.data ?? "{}") as Record<string, unknown> });
-        }
-      });
+      onSse(res, (e) => events.push(e));
     });
     req.on("error", () => resolve(0));
   });
