@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { nodeConfFile, type Paths } from "../util/paths.js";
 
-/** Can this command need the extra CAs: is an etcd endpoint of node.conf https? */
+/** Can this command need the extra CAs: does a line of node.conf that is not a comment name an https:// URL (an etcd endpoint)? */
 export function mayNeedExtraCa(paths: Paths): boolean {
   let text: string;
   try {
@@ -19,7 +19,7 @@ export function mayNeedExtraCa(paths: Paths): boolean {
   } catch {
     return false; // no cluster, no TLS
   }
-  return /https:\/\//i.test(text);
+  return /^(?![ \t]*[#;]).*https:\/\//im.test(text);
 }
 
 /** Run this same command again in a node that loads NODE_EXTRA_CA_CERTS (put back in process.env by the launcher); its exit code. */
