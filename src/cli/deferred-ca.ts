@@ -5,21 +5,21 @@
 // hands the file's name over in SVCMGR_DEFERRED_CA instead and puts the
 // variable back for every child (the agent, the watchdog, a hook); a command
 // that may talk TLS runs itself again, with the variable, before it does
-// anything: here, when node.conf names an https endpoint.
+// anything: here, when node.conf names an https etcd endpoint.
 import { spawn } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
+import { readNodeConf } from "../config/node-section.js";
 import { nodeConfFile, type Paths } from "../util/paths.js";
 
-/** Can this command need the extra CAs: does a line of node.conf that is not a comment name an https:// URL (an etcd endpoint)? */
+/** Can this command need the extra CAs: is an etcd endpoint of node.conf's [cluster] https? */
 export function mayNeedExtraCa(paths: Paths): boolean {
-  let text: string;
+  let doc;
   try {
-    text = fs.readFileSync(nodeConfFile(paths), "utf8");
+    doc = readNodeConf(nodeConfFile(paths));
   } catch {
-    return false; // no cluster, no TLS
+    return false; // unreadable: the command that needs it says so
   }
-  return /^(?![ \t]*[#;]).*https:\/\//im.test(text);
+  return /https:\/\//i.test(doc?.get("cluster", "etcd_endpoints")?.value ?? "");
 }
 
 /** Run this same command again in a node that loads NODE_EXTRA_CA_CERTS (put back in process.env by the launcher); its exit code. */
