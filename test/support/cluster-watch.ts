@@ -18,7 +18,7 @@ export interface Sample {
 export interface Sampler {
   /** the samples so far (the same array stop() returns) */
   samples: Sample[];
-  /** stop after the sample in flight; overlaps = samples with more than one node */
+  /** stop after one more sample begun after this call (the last sample is the state since); overlaps = samples with more than one node */
   stop(): Promise<{ samples: Sample[]; overlaps: number }>;
 }
 
@@ -66,19 +66,20 @@ export async function runningOnDetail(nodes: readonly { name: string; root: stri
 
 export function startSampler(probe: () => Promise<{ running: string[]; unknown: string[] }>, everyMs: number): Sampler {
   const samples: Sample[] = [];
-  let stopped = false;
+  let stopAt: number | undefined;
   const loop = (async () => {
-    while (!stopped) {
+    for (;;) {
       const t = Date.now();
       const d = await probe();
       samples.push({ t, nodes: d.running, unknown: d.unknown });
+      if (stopAt !== undefined && t >= stopAt) return;
       await sleep(Math.max(0, everyMs - (Date.now() - t)));
     }
   })();
   return {
     samples,
     stop: async () => {
-      stopped = true;
+      stopAt = Date.now();
       await loop;
       return { samples, overlaps: samples.filter((s) => s.nodes.length > 1).length };
     },
