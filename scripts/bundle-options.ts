@@ -13,15 +13,35 @@ import type { BuildOptions, Plugin } from "esbuild";
  * - docker-modem's `https` (TLS to a remote daemon; svcmgr's daemons are on
  *   unix sockets), which brings node's tls in: ~7 ms of every command that
  *   talks to a daemon. Only there: the agent's TLS listener needs it for real.
+ * - node's `child_process` (with `net` and `stream` under it): ~2.3 ms of
+ *   every command, commander's (for executable subcommands, which svcmgr
+ *   has none of) and svcmgr's own (an app's commands, an editor, the agent's
+ *   launch), most of which spawn nothing.
  * `shape`: "namespace" when the importer reads properties of it (a class in
  * it, Client or Server, is constructed later), "class" when the export is
- * the class itself.
+ * the class itself, "functions" for a node module whose functions are
+ * imported by name (an ES module of wrappers, one per function the module
+ * has here: a CommonJS stand-in would be copied, so loaded, by esbuild's
+ * interop at once).
  */
-const LAZY: { module: string; shape: "namespace" | "class"; importer?: RegExp }[] = [
+type Shape = "namespace" | "class" | "functions";
+const LAZY: { module: string; shape: Shape; importer?: RegExp }[] = [
   ...["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"].map((module) => ({ module, shape: "namespace" as const })),
   { module: "thread-stream", shape: "class" },
   { module: "https", shape: "namespace", importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/ },
+  ...["child_process", "node:child_process"].map((module) => ({ module, shape: "functions" as const })),
 ];
+
+async function functionsStandIn(module: string): Promise<string> {
+  const real = (await import(module)) as Record<string, unknown>;
+  const names = Object.keys(real).filter((k) => k !== "default" && /^[a-z]\w*$/.test(k) && typeof real[k] === "function");
+  return [
+    "let real;",
+    `const load = () => (real ??= require(${JSON.stringify(module)}));`,
+    ...names.map((n) => `export function ${n}(...args) { return load().${n}(...args); }`),
+    "export default new Proxy({}, { get: (_, key) => load()[key] });",
+  ].join("\n");
+}
 
 const standIn = (module: string, shape: "namespace" | "class"): string =>
   [
@@ -29,7 +49,16 @@ const standIn = (module: string, shape: "namespace" | "class"): string =>
     `const load = () => (real ??= require(${JSON.stringify(module)}));`,
     shape === "class"
       ? "module.exports = function (...args) { return new (load())(...args); };"
-      : 'const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };\nmodule.exports = new Proxy({}, { get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]) });',
+      : [
+          "const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };",
+          // a property read loads the real module; so does listing them (esbuild's __toESM of a default import), which loses the laziness but not the module
+          "module.exports = new Proxy({}, {",
+          '  get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]),',
+          "  has: (_, key) => key in load(),",
+          "  ownKeys: () => Reflect.ownKeys(load()),",
+          "  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(load(), key); return d && { ...d, configurable: true }; },",
+          "});",
+        ].join("\n"),
   ].join("\n");
 
 const lazyModules: Plugin = {
@@ -37,10 +66,15 @@ const lazyModules: Plugin = {
   setup(build) {
     const filter = new RegExp(`^(${LAZY.map((l) => l.module.replace(/[/@.-]/g, "\\$&")).join("|")})$`);
     build.onResolve({ filter }, (args) => {
+      // the stand-in's own require: the real module, left to node at run time (node's own, or node_modules next to the bundle)
+      if (args.namespace === "lazy-module") return { path: args.path, external: true };
       const lazy = LAZY.find((l) => l.module === args.path && (!l.importer || l.importer.test(args.importer)));
       return lazy && { path: args.path, namespace: "lazy-module", pluginData: lazy.shape };
     });
-    build.onLoad({ filter: /.*/, namespace: "lazy-module" }, (args) => ({ loader: "js", contents: standIn(args.path, args.pluginData as "namespace" | "class") }));
+    build.onLoad({ filter: /.*/, namespace: "lazy-module" }, async (args) => {
+      const shape = args.pluginData as Shape;
+      return { loader: "js", contents: shape === "functions" ? await functionsStandIn(args.path) : standIn(args.path, shape) };
+    });
   },
 };
 

@@ -1,0 +1,59 @@
+// The bundle's lazy stand-ins (scripts/bundle-options.ts): a module svcmgr's
+// start-up should not pay for is loaded on first use, and is then the real
+// module. Built here with the bundle's own options from a small entry.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+import { nodeBundleOptions } from "../scripts/bundle-options.js";
+
+// svcmgr's own modules import node's by name (ES modules); its dependencies require() theirs (CommonJS)
+const ENTRY = `
+import { spawnSync } from "node:child_process";
+import dep from "./dep.cjs";
+const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
+const out = { atLoad: { child_process: loaded("child_process"), worker_threads: loaded("worker_threads") } };
+out.spawned = spawnSync("sh", ["-c", "echo spawned"], { encoding: "utf8" }).stdout.trim();
+out.afterSpawn = loaded("child_process");
+const client = new dep.ssh2.Client();
+out.sshClient = client.constructor.name === "Client" && typeof client.connect === "function";
+out.threadStream = typeof dep.ThreadStream === "function";
+process.stdout.write(JSON.stringify(out));
+`;
+const DEP = 'module.exports = { ssh2: require("ssh2"), ThreadStream: require("thread-stream") };\n';
+
+test("the bundle's stand-ins load child_process and ssh2 on first use, and are the real modules then", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "svbundle-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, "entry.ts"), ENTRY);
+  fs.writeFileSync(path.join(dir, "dep.cjs"), DEP);
+  const out = path.join(dir, "out.cjs");
+  // resolved from this checkout's node_modules, as the real bundle's are
+  await build({ ...nodeBundleOptions("cjs"), entryPoints: [path.join(dir, "entry.ts")], outfile: out, nodePaths: [path.resolve("node_modules")], logLevel: "error" });
+  const res = JSON.parse(execFileSync(process.execPath, [out], { encoding: "utf8", env: { ...process.env, NODE_PATH: path.resolve("node_modules") } })) as Record<string, unknown>;
+  assert.deepEqual(res, {
+    atLoad: { child_process: false, worker_threads: false },
+    spawned: "spawned",
+    afterSpawn: true,
+    sshClient: true,
+    threadStream: true,
+  });
+});
+
+test("svcmgr --version through the bundle loads neither child_process nor https", () => {
+  const bundle = path.resolve("dist/bundle/svcmgr.cjs");
+  const script = `
+    const { loadBundle } = require(${JSON.stringify(path.resolve("bin/load-bundle.cjs"))});
+    const { exports } = loadBundle(${JSON.stringify(bundle)});
+    process.stdout.write = () => true;
+    exports.main(["node", "svcmgr", "--version"]).then((code) => {
+      const loaded = ["child_process", "https", "tls", "worker_threads"].filter((m) => process.moduleLoadList.includes("NativeModule " + m));
+      process.stderr.write(JSON.stringify({ code, loaded }));
+    });`;
+  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stderr), { code: 0, loaded: [] });
+});
