@@ -164,6 +164,19 @@ describe("bad input: a clear error, exit 2, nothing changed", () => {
     assert.match(start.stdout, /--disable-rollback/);
     assert.equal(r.run(["print", "status", "--help"]).code, 0);
   });
+
+  // the program registers only the action a command line names: the others must still be found, named and suggested
+  test("--version, a first word alone, an alias and a misspelling work with only the named action built", () => {
+    assert.deepEqual([r.run(["--version"]).code, r.run(["--version"]).stdout], [0, "0.1.0\n"]);
+    const print = r.run(["print"]);
+    assert.equal(print.code, 2);
+    assert.match(print.stderr, /unknown action "print": did you mean print status or print config\?/);
+    assert.match(r.run(["--status", "up", "strat"]).stderr, /Did you mean start\?/);
+    assert.equal(r.run(["-s", "svc1", "print-config"]).code, 0);
+    // an action's unknown option is refused, and the action is not run
+    const bad = r.run(["-s", "svc1", "print_config", "--frobnicate"]);
+    assert.deepEqual([bad.code, bad.stdout], [2, ""]);
+  });
 });
 
 describe("plans, edits and deletion", () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { normalizeArgv } from "./argv.js";
+import { actionWord, normalizeArgv } from "./argv.js";
 
 test("multi-word actions are joined, with or without global options before them", () => {
   assert.deepEqual(normalizeArgv("/usr/bin/svcmgr", ["-s", "app1.dev", "print", "status"]).args, ["-s", "app1.dev", "print_status"]);
@@ -21,4 +21,11 @@ test("allupservices is svcmgr --status up,warn", () => {
 
 test("svcmon is its own program", () => {
   assert.equal(normalizeArgv("/x/bin/svcmon.js", []).program, "svcmon");
+});
+
+test("the action word is the first word that is neither an option nor a global option's value", () => {
+  assert.equal(actionWord(["-s", "start", "--waitlock", "5", "stop", "--rid", "x"]), "stop");
+  assert.equal(actionWord(["--all", "--color", "never", "print_status"]), "print_status");
+  assert.equal(actionWord(["--version"]), undefined);
+  assert.equal(actionWord(["--", "start"]), undefined);
 });

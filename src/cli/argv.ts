@@ -21,19 +21,28 @@ export function normalizeArgv(argv0: string, args: readonly string[]): { program
   return { program, args: out };
 }
 
-function joinMultiWordAction(args: string[]): string[] {
+/** Where the action word is: the first word that is neither an option nor a global option's value (-1: none). */
+function actionIndex(args: readonly string[]): number {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "--") return args;
+    if (a === "--") return -1;
     if (a.startsWith("-")) {
       if (VALUED.has(a)) i++;
       continue;
     }
-    const next = args[i + 1];
-    if (next !== undefined && MULTI_WORD.has(`${a}_${next}`)) {
-      return [...args.slice(0, i), `${a}_${next}`, ...args.slice(i + 2)];
-    }
-    return args;
+    return i;
   }
-  return args;
+  return -1;
+}
+
+/** The action word of a canonical argument list (normalizeArgv's), if there is one. */
+export function actionWord(args: readonly string[]): string | undefined {
+  return args[actionIndex(args)];
+}
+
+function joinMultiWordAction(args: string[]): string[] {
+  const i = actionIndex(args);
+  const next = args[i + 1];
+  if (i < 0 || next === undefined || !MULTI_WORD.has(`${args[i]}_${next}`)) return args;
+  return [...args.slice(0, i), `${args[i]}_${next}`, ...args.slice(i + 2)];
 }

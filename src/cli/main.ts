@@ -9,7 +9,7 @@ import { nodeConfFile, nodeName, resolvePaths, type Paths } from "../util/paths.
 import { humanSink } from "../util/log.js";
 import { ServiceManager } from "../core/manager.js";
 import type { RemoteCli } from "./remote.js";
-import { MULTI_WORD, normalizeArgv } from "./argv.js";
+import { MULTI_WORD, actionWord, normalizeArgv } from "./argv.js";
 import { suggest } from "../util/suggest.js";
 import { mayNeedExtraCa, runAgainWithExtraCa } from "./deferred-ca.js";
 import { actionTable, useColor, type ActionSpec, type CliOptions } from "./actions.js";
@@ -33,7 +33,13 @@ function addCommonOptions(cmd: Command): Command {
     .addOption(new Option("--color <when>", "colorize output (default: auto)").choices(["auto", "always", "never"]));
 }
 
-function buildProgram(paths: Paths, out: { code: number }): Command {
+/**
+ * The program, with only the action this command line names when it names
+ * one (commander builds each action's options when it is registered: ~3 ms
+ * for all of them, at every start); with all of them for help, a misspelled
+ * action or a first word alone; with none for `--version` alone.
+ */
+function buildProgram(paths: Paths, out: { code: number }, args: readonly string[]): Command {
   const program = addCommonOptions(new Command("svcmgr"))
     .description("host service manager for Docker: one INI file per service, ordered start and stop, rollback, status, a private docker daemon per service")
     .version(VERSION, "--version")
@@ -42,8 +48,13 @@ function buildProgram(paths: Paths, out: { code: number }): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .addHelpText("after", "\nMulti-word actions may be written with a space or an underscore: print status = print_status.\nExit codes: 0 success, 1 an action failed, 2 usage or configuration error.");
-  for (const spec of actionTable) registerAction(program, spec, paths, out);
-  registerFirstWords(program);
+  const word = actionWord(args);
+  const named = actionTable.find((spec) => spec.name === word || spec.name.replace("_", "-") === word);
+  if (named) registerAction(program, named, paths, out);
+  else if (word !== undefined || !args.includes("--version")) {
+    for (const spec of actionTable) registerAction(program, spec, paths, out);
+    registerFirstWords(program);
+  }
   return program;
 }
 
@@ -111,7 +122,7 @@ export async function main(argv: readonly string[], launch: { deferredCa?: strin
   const paths = resolvePaths();
   if (launch.deferredCa !== undefined && mayNeedExtraCa(paths)) return runAgainWithExtraCa(argv);
   const out = { code: 0 };
-  const program = which === "svcmon" ? buildSvcmon(paths, out) : buildProgram(paths, out);
+  const program = which === "svcmon" ? buildSvcmon(paths, out) : buildProgram(paths, out, args);
   program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s) });
   if (which === "svcmgr" && args.length === 0) {
     program.outputHelp({ error: true });
