@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
-import { nodeBundleOptions } from "../scripts/bundle-options.js";
+import { nodeBundleOptions, shareNodeNamespaces } from "../scripts/bundle-options.js";
 
 // svcmgr's own modules import node's by name (ES modules); its dependencies require() theirs (CommonJS)
 const ENTRY = `
@@ -56,4 +56,16 @@ test("svcmgr --version through the bundle loads neither child_process nor https"
   const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stderr), { code: 0, loaded: [] });
+});
+
+test("node's modules get one ES namespace each in the CommonJS bundle, the calls padded so that the source map holds", () => {
+  const js = 'a=__toESM(require("node:fs"),1),b=__toESM(require("node:fs/promises"),1),c=__toESM(require_x(),1);';
+  const shared = shareNodeNamespaces(js);
+  assert.equal(shared.count, 2);
+  assert.equal(shared.js.length, js.length);
+  assert.match(shared.js, /^a=__svcmgrNodeNs\("node:fs"\) +,b=__svcmgrNodeNs\("node:fs\/promises"\) +,c=__toESM\(require_x\(\),1\);$/);
+  const bundle = fs.readFileSync(path.resolve("dist/bundle/svcmgr.cjs"), "latin1");
+  assert.equal(bundle.match(/__toESM\(require\("node:/g), null, "a node module still wrapped at each import");
+  // the helper's banner keeps the bundle strict
+  assert.ok(bundle.startsWith('"use strict";'));
 });
