@@ -17,7 +17,8 @@ import type { BuildOptions, Plugin } from "esbuild";
  * - node's `child_process` (with `net` and `stream` under it): ~2.3 ms of
  *   every command, commander's (for executable subcommands, which svcmgr
  *   has none of) and svcmgr's own (an app's commands, an editor, the agent's
- *   launch), most of which spawn nothing.
+ *   launch), most of which spawn nothing; and `fs/promises` (~0.7 ms),
+ *   which the synchronous paths of a command never call.
  * `shape`: "namespace" when the importer reads properties of it (a class in
  * it, Client or Server, is constructed later), "class" when the export is
  * the class itself, "functions" for a node module whose functions are
@@ -30,7 +31,7 @@ const LAZY: { module: string; shape: Shape; importer?: RegExp }[] = [
   ...["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"].map((module) => ({ module, shape: "namespace" as const })),
   { module: "thread-stream", shape: "class" },
   { module: "https", shape: "namespace", importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/ },
-  ...["child_process", "node:child_process"].map((module) => ({ module, shape: "functions" as const })),
+  ...["child_process", "node:child_process", "fs/promises", "node:fs/promises"].map((module) => ({ module, shape: "functions" as const })),
 ];
 
 async function functionsStandIn(module: string): Promise<string> {
@@ -88,6 +89,12 @@ const zodEnglishOnly: Plugin = {
   name: "zod-english-only",
   setup(build) {
     build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({ loader: "js", contents: 'export { default as en } from "./en.js";\n' }));
+    // z.fromJSONSchema (JSON Schema to zod; svcmgr only goes the other way, for its OpenAPI document): its module copies
+    // every schema and check constructor into an object at load, ~1 ms of every start
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]classic[\\/]from-json-schema\.js$/ }, () => ({
+      loader: "js",
+      contents: 'export function fromJSONSchema() { throw new Error("z.fromJSONSchema is left out of svcmgr\'s bundle (scripts/bundle-options.ts)"); }\n',
+    }));
   },
 };
 

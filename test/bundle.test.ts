@@ -43,14 +43,14 @@ test("the bundle's stand-ins load child_process and ssh2 on first use, and are t
   });
 });
 
-test("svcmgr --version through the bundle loads neither child_process nor https", () => {
+test("svcmgr --version through the bundle loads none of child_process, fs/promises, https", () => {
   const bundle = path.resolve("dist/bundle/svcmgr.cjs");
   const script = `
     const { loadBundle } = require(${JSON.stringify(path.resolve("bin/load-bundle.cjs"))});
     const { exports } = loadBundle(${JSON.stringify(bundle)});
     process.stdout.write = () => true;
     exports.main(["node", "svcmgr", "--version"]).then((code) => {
-      const loaded = ["child_process", "https", "tls", "worker_threads"].filter((m) => process.moduleLoadList.includes("NativeModule " + m));
+      const loaded = ["child_process", "fs/promises", "https", "tls", "worker_threads"].filter((m) => process.moduleLoadList.includes("NativeModule " + m));
       process.stderr.write(JSON.stringify({ code, loaded }));
     });`;
   const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });

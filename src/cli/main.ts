@@ -87,7 +87,8 @@ function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: {
     const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env, logSinks: [humanSink(process.stdout, { color: useColor(opts) })] });
     await attachCluster(manager, paths);
     let remote: Promise<RemoteCli | undefined> | undefined;
-    const connect = () => (remote ??= import("./remote.js").then((m) => m.RemoteCli.connect(paths)));
+    // root reads and acts on the services itself (RemoteCli.connect says the same): it does not load the client at all
+    const connect = () => (remote ??= process.getuid?.() === 0 ? Promise.resolve(undefined) : import("./remote.js").then((m) => m.RemoteCli.connect(paths)));
     out.code = await spec.run({ paths, manager, remote: connect, opts, args: command.args, launcher: launcherPath() });
   });
 }
