@@ -1,4 +1,4 @@
-// How svcmgr was invoked, turned into one canonical argument list:
+// How svcmgr was invoked (and by whom: throughAgent), turned into one canonical argument list:
 //   <svc> ACTION ...        → -s <svc> ACTION ...
 //   allupservices ACTION    → --status up,warn ACTION ...
 //   print status            → print_status (multi-word actions)
@@ -45,4 +45,14 @@ function joinMultiWordAction(args: string[]): string[] {
   const next = args[i + 1];
   if (i < 0 || next === undefined || !MULTI_WORD.has(`${args[i]}_${next}`)) return args;
   return [...args.slice(0, i), `${args[i]}_${next}`, ...args.slice(i + 2)];
+}
+
+/**
+ * Does this command go through the agent's API? A user who is not root does
+ * (root reads and acts on the services itself); root too for what only the
+ * agent streams (`streams`: logs --follow, svcmon --watch). Decided before
+ * the agent client is loaded at all.
+ */
+export function throughAgent(streams = false): boolean {
+  return streams || process.getuid?.() !== 0;
 }

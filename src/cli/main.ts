@@ -9,7 +9,7 @@ import { nodeConfFile, nodeName, resolvePaths, type Paths } from "../util/paths.
 import { humanSink } from "../util/log.js";
 import { ServiceManager } from "../core/manager.js";
 import type { RemoteCli } from "./remote.js";
-import { MULTI_WORD, actionWord, normalizeArgv } from "./argv.js";
+import { MULTI_WORD, actionWord, normalizeArgv, throughAgent } from "./argv.js";
 import { suggest } from "../util/suggest.js";
 import { mayNeedExtraCa, runAgainWithExtraCa } from "./deferred-ca.js";
 import { actionTable, useColor, type ActionSpec, type CliOptions } from "./actions.js";
@@ -21,6 +21,9 @@ let ran: string | undefined;
 export const actionRan = (): string | undefined => ran;
 
 export const launcherPath = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/svcmgr.js");
+
+/** a multi-word action's second spelling: print_status is also print-status */
+const actionAlias = (name: string): string | undefined => (name.includes("_") ? name.replace("_", "-") : undefined);
 
 function addCommonOptions(cmd: Command): Command {
   return cmd
@@ -49,7 +52,7 @@ function buildProgram(paths: Paths, out: { code: number }, args: readonly string
     .exitOverride()
     .addHelpText("after", "\nMulti-word actions may be written with a space or an underscore: print status = print_status.\nExit codes: 0 success, 1 an action failed, 2 usage or configuration error.");
   const word = actionWord(args);
-  const named = actionTable.find((spec) => spec.name === word || spec.name.replace("_", "-") === word);
+  const named = actionTable.find((spec) => spec.name === word || actionAlias(spec.name) === word);
   if (named) registerAction(program, named, paths, out);
   else if (word !== undefined || !args.includes("--version")) {
     for (const spec of actionTable) registerAction(program, spec, paths, out);
@@ -78,7 +81,8 @@ function registerFirstWords(program: Command): void {
 
 function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: { code: number }): void {
   const cmd = addCommonOptions(program.command(spec.name).description(spec.summary)).exitOverride();
-  if (spec.name.includes("_")) cmd.alias(spec.name.replace("_", "-"));
+  const alias = actionAlias(spec.name);
+  if (alias) cmd.alias(alias);
   spec.configure?.(cmd);
   cmd.action(async (...args: unknown[]) => {
     ran = spec.name;
@@ -87,8 +91,7 @@ function registerAction(program: Command, spec: ActionSpec, paths: Paths, out: {
     const manager = new ServiceManager({ paths, nodename: nodeName(process.env), env: process.env, logSinks: [humanSink(process.stdout, { color: useColor(opts) })] });
     await attachCluster(manager, paths);
     let remote: Promise<RemoteCli | undefined> | undefined;
-    // root reads and acts on the services itself (RemoteCli.connect says the same): it does not load the client at all
-    const connect = () => (remote ??= process.getuid?.() === 0 ? Promise.resolve(undefined) : import("./remote.js").then((m) => m.RemoteCli.connect(paths)));
+    const connect = () => (remote ??= throughAgent() ? import("./remote.js").then((m) => m.RemoteCli.connect(paths)) : Promise.resolve(undefined));
     out.code = await spec.run({ paths, manager, remote: connect, opts, args: command.args, launcher: launcherPath() });
   });
 }

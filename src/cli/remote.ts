@@ -10,6 +10,7 @@ import { matchSelector } from "../service/names.js";
 import type { ServiceStatus } from "../status/status.js";
 import { agentLines, agentRequest, asStatus, openableSockets } from "./agent-client.js";
 import { formatLogLine } from "./logs.js";
+import { throughAgent } from "./argv.js";
 
 interface ActionRecord {
   state: "queued" | "running" | "succeeded" | "failed";
@@ -29,7 +30,7 @@ export class RemoteCli {
    * what the agent streams (logs --follow, svcmon --watch).
    */
   static async connect(paths: Paths, opts: { streams?: boolean } = {}): Promise<RemoteCli | undefined> {
-    if (process.getuid?.() === 0 && !opts.streams) return undefined;
+    if (!throughAgent(opts.streams)) return undefined;
     const where = new Map<string, { socket: string; status: ServiceStatus }>();
     let answered = false;
     for (const socket of openableSockets(paths)) {
