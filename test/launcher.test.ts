@@ -4,7 +4,7 @@
 // (node.conf names an https etcd endpoint), which runs itself again.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { CliRoot, LAUNCHER } from "./support/cli.js";
 
@@ -48,5 +48,29 @@ describe("the launcher defers NODE_EXTRA_CA_CERTS", () => {
     assert.match(bad.stderr, /unknown option '--no-such-option'/);
     fs.writeFileSync(r.file("etc/node.conf"), "[cluster]\nname = c1\nnodes = deb1.opensvc.com\netcd_endpoints = http://127.0.0.1:2\n");
     assert.doesNotMatch(r.run(["--version"], { env }).stderr, LOADED, "plain http needs no CA");
+  });
+});
+
+describe("a reader that goes away", () => {
+  const r = new CliRoot("svc-pipe-");
+  after(() => r.cleanup());
+
+  test("does not stop an action half-way: the start goes on to its last resource, exits 0, no EPIPE trace", async () => {
+    fs.mkdirSync(r.file("etc"), { recursive: true });
+    // app#1 takes a moment, so that the reader is gone before the next lines are written
+    const apps = [1, 2, 3].map((n) => `[app#${n}]\nstart = sh -c 'sleep ${n === 1 ? 0.5 : 0}; touch ${r.file(`up${n}`)}'\nstop = rm -f ${r.file(`up${n}`)}\ncheck = test -f ${r.file(`up${n}`)}\n`);
+    fs.writeFileSync(r.file("etc/piped.conf"), apps.join("\n"));
+    const child = spawn(LAUNCHER, ["-s", "piped", "start"], { env: r.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // like `| head -1`: read the first line, then close the pipe
+    await new Promise<void>((resolve) => child.stdout.once("data", () => (child.stdout.destroy(), resolve())));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|at .*svcmgr/);
+    for (const n of [1, 2, 3]) assert.ok(fs.existsSync(r.file(`up${n}`)), `app#${n} started`);
+    const status = r.run(["-s", "piped", "print", "status"]);
+    assert.match(status.stdout, /overall\s+up/);
+    assert.doesNotMatch(r.run(["-s", "piped", "stop"]).stdout, /took over the lock/, "the start let go of its lock");
   });
 });

@@ -120,9 +120,23 @@ async function attachCluster(manager: ServiceManager, paths: Paths): Promise<voi
   await (await import("./commands/cluster-actions.js")).attachCluster(manager, paths);
 }
 
+/**
+ * A reader that goes away (`svcmgr -s app1 start | head -3`) must not end an
+ * action half-way, as an unhandled EPIPE would (a stack trace, containers
+ * left half-started, the lock left to the next action): what this process
+ * would still print is dropped, the action goes on (its service log keeps
+ * every line) and the exit code is what the action did.
+ */
+function dropOutputToClosedPipe(stream: NodeJS.WritableStream): void {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+}
+
 /** `deferredCa`: the launcher kept NODE_EXTRA_CA_CERTS from this node's start-up (see deferred-ca.ts). */
 export async function main(argv: readonly string[], launch: { deferredCa?: string | undefined } = {}): Promise<number> {
   const { program: which, args } = normalizeArgv(argv[1] ?? "svcmgr", argv.slice(2));
+  dropOutputToClosedPipe(process.stdout); // stderr is left as node makes it, on first use: a command's error message is its last line
   const paths = resolvePaths();
   if (launch.deferredCa !== undefined && mayNeedExtraCa(paths)) return runAgainWithExtraCa(argv);
   const out = { code: 0 };
