@@ -18,19 +18,25 @@ import type { BuildOptions, Plugin } from "esbuild";
  *   every command, commander's (for executable subcommands, which svcmgr
  *   has none of) and svcmgr's own (an app's commands, an editor, the agent's
  *   launch), most of which spawn nothing; and `fs/promises` (~0.7 ms),
- *   which the synchronous paths of a command never call.
+ *   which the synchronous paths of a command never call;
+ * - `assert` for sonic-boom (pino's file destination), which asserts only
+ *   when a destination is closed, and `zlib` for dockerode (gzip of a build
+ *   context, which svcmgr never sends): ~1.3 ms of every start together.
  * `shape`: "namespace" when the importer reads properties of it (a class in
  * it, Client or Server, is constructed later), "class" when the export is
- * the class itself, "functions" for a node module whose functions are
+ * the class itself, "callable" when it is a function called as such,
+ * "functions" for a node module whose functions are
  * imported by name (an ES module of wrappers, one per function the module
  * has here: a CommonJS stand-in would be copied, so loaded, by esbuild's
  * interop at once).
  */
-type Shape = "namespace" | "class" | "functions";
+type Shape = "namespace" | "class" | "callable" | "functions";
 const LAZY: { module: string; shape: Shape; importer?: RegExp }[] = [
   ...["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"].map((module) => ({ module, shape: "namespace" as const })),
   { module: "thread-stream", shape: "class" },
   { module: "https", shape: "namespace", importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/ },
+  { module: "assert", shape: "callable", importer: /[\\/]sonic-boom[\\/]index\.js$/ },
+  { module: "zlib", shape: "namespace", importer: /[\\/]dockerode[\\/]lib[\\/]util\.js$/ },
   ...["child_process", "node:child_process", "fs/promises", "node:fs/promises"].map((module) => ({ module, shape: "functions" as const })),
 ];
 
@@ -45,13 +51,15 @@ async function functionsStandIn(module: string): Promise<string> {
   ].join("\n");
 }
 
-const standIn = (module: string, shape: "namespace" | "class"): string =>
+const standIn = (module: string, shape: "namespace" | "class" | "callable"): string =>
   [
     "let real;",
     `const load = () => (real ??= require(${JSON.stringify(module)}));`,
     shape === "class"
       ? "module.exports = function (...args) { return new (load())(...args); };"
-      : [
+      : shape === "callable"
+        ? "module.exports = function (...args) { return load()(...args); };"
+        : [
           "const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };",
           // a property read loads the real module; so does listing them (esbuild's __toESM of a default import), which loses the laziness but not the module
           "module.exports = new Proxy({}, {",

@@ -15,17 +15,27 @@ const ENTRY = `
 import { spawnSync } from "node:child_process";
 import dep from "./dep.cjs";
 const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
-const out = { atLoad: { child_process: loaded("child_process"), worker_threads: loaded("worker_threads") } };
+const out = { atLoad: { child_process: loaded("child_process"), worker_threads: loaded("worker_threads"), assert: loaded("assert"), zlib: loaded("zlib") } };
 out.spawned = spawnSync("sh", ["-c", "echo spawned"], { encoding: "utf8" }).stdout.trim();
 out.afterSpawn = loaded("child_process");
 const client = new dep.ssh2.Client();
 out.sshClient = client.constructor.name === "Client" && typeof client.connect === "function";
 out.threadStream = typeof dep.ThreadStream === "function";
-process.stdout.write(JSON.stringify(out));
+// sonic-boom asserts when a destination closes; dockerode gzips a build context
+const sonic = new dep.SonicBoom({ dest: "/dev/null", sync: true });
+sonic.on("close", () => {
+  out.closed = loaded("assert");
+  dep.prepareBuildContext({ context: process.cwd(), src: [] }, (gz) => {
+    out.gzip = gz.constructor.name === "Gzip" && loaded("zlib");
+    gz.destroy();
+    process.stdout.write(JSON.stringify(out));
+  });
+});
+sonic.end();
 `;
-const DEP = 'module.exports = { ssh2: require("ssh2"), ThreadStream: require("thread-stream") };\n';
+const DEP = 'module.exports = { ssh2: require("ssh2"), ThreadStream: require("thread-stream"), SonicBoom: require("sonic-boom"), prepareBuildContext: require("dockerode/lib/util").prepareBuildContext };\n';
 
-test("the bundle's stand-ins load child_process and ssh2 on first use, and are the real modules then", async (t) => {
+test("the bundle's stand-ins load child_process, ssh2, assert and zlib on first use, and are the real modules then", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "svbundle-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, "entry.ts"), ENTRY);
@@ -35,11 +45,13 @@ test("the bundle's stand-ins load child_process and ssh2 on first use, and are t
   await build({ ...nodeBundleOptions("cjs"), entryPoints: [path.join(dir, "entry.ts")], outfile: out, nodePaths: [path.resolve("node_modules")], logLevel: "error" });
   const res = JSON.parse(execFileSync(process.execPath, [out], { encoding: "utf8", env: { ...process.env, NODE_PATH: path.resolve("node_modules") } })) as Record<string, unknown>;
   assert.deepEqual(res, {
-    atLoad: { child_process: false, worker_threads: false },
+    atLoad: { child_process: false, worker_threads: false, assert: false, zlib: false },
     spawned: "spawned",
     afterSpawn: true,
     sshClient: true,
     threadStream: true,
+    closed: true,
+    gzip: true,
   });
 });
 
