@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { logFile, type Paths } from "../util/paths.js";
 import { formatHuman, type Level } from "../util/log.js";
+import { outputClosed } from "./output.js";
 
 interface JsonLine {
   time?: string;
@@ -35,7 +36,8 @@ export async function printLogs(paths: Paths, names: string[], opts: { follow: b
     for (const l of shown) process.stdout.write(l + "\n");
     offsets.set(f, Buffer.byteLength(text));
   }
-  while (opts.follow) {
+  const gone = outputClosed();
+  while (opts.follow && !gone.aborted) {
     await sleep(500);
     for (const f of files) {
       const size = fs.statSync(f).size;

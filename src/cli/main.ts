@@ -12,6 +12,7 @@ import type { RemoteCli } from "./remote.js";
 import { MULTI_WORD, actionWord, normalizeArgv, throughAgent } from "./argv.js";
 import { suggest } from "../util/suggest.js";
 import { mayNeedExtraCa, runAgainWithExtraCa } from "./deferred-ca.js";
+import { dropOutputToClosedPipe } from "./output.js";
 import { actionTable, useColor, type ActionSpec, type CliOptions } from "./actions.js";
 
 const VERSION = "0.1.0";
@@ -118,19 +119,6 @@ function buildSvcmon(paths: Paths, out: { code: number }): Command {
 async function attachCluster(manager: ServiceManager, paths: Paths): Promise<void> {
   if (!fs.existsSync(nodeConfFile(paths))) return;
   await (await import("./commands/cluster-actions.js")).attachCluster(manager, paths);
-}
-
-/**
- * A reader that goes away (`svcmgr -s app1 start | head -3`) must not end an
- * action half-way, as an unhandled EPIPE would (a stack trace, containers
- * left half-started, the lock left to the next action): what this process
- * would still print is dropped, the action goes on (its service log keeps
- * every line) and the exit code is what the action did.
- */
-function dropOutputToClosedPipe(stream: NodeJS.WritableStream): void {
-  stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-  });
 }
 
 /** `deferredCa`: the launcher kept NODE_EXTRA_CA_CERTS from this node's start-up (see deferred-ca.ts). */

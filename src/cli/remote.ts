@@ -11,6 +11,7 @@ import type { ServiceStatus } from "../status/status.js";
 import { agentLines, agentRequest, asStatus, openableSockets } from "./agent-client.js";
 import { formatLogLine } from "./logs.js";
 import { throughAgent } from "./argv.js";
+import { outputClosed } from "./output.js";
 
 interface ActionRecord {
   state: "queued" | "running" | "succeeded" | "failed";
@@ -102,7 +103,7 @@ export class RemoteCli {
   async logs(names: string[], opts: { follow: boolean; lines?: number; color: boolean; debug: boolean }): Promise<number> {
     const follows = names.map(async (n) => {
       const q = new URLSearchParams({ ...(opts.follow ? { follow: "1" } : {}), ...(opts.debug ? { debug: "1" } : {}), ...(opts.lines !== undefined ? { lines: String(opts.lines) } : {}) });
-      for await (const line of agentLines(this.where.get(n)!.socket, `/v1/services/${n}/logs?${q.toString()}`)) {
+      for await (const line of agentLines(this.where.get(n)!.socket, `/v1/services/${n}/logs?${q.toString()}`, outputClosed())) {
         const out = formatLogLine(line, opts.color, opts.debug);
         if (out !== undefined) process.stdout.write(out + "\n");
       }

@@ -8,6 +8,7 @@ import { renderClusterTable, renderSvcmonTable, svcmonJson, type ClusterRow } fr
 import type { ClusterView } from "../cluster/node.js";
 import type { CliOptions } from "./actions.js";
 import { agentGet, agentLines, agentStatuses } from "./agent-client.js";
+import { outputClosed } from "./output.js";
 
 /** The cluster as the agent sees it, or as etcd says when the agent does not answer; undefined: no cluster. */
 async function clusterView(paths: Paths, names: readonly string[]): Promise<ClusterView | undefined> {
@@ -76,10 +77,12 @@ export async function runSvcmon(paths: Paths, opts: CliOptions): Promise<number>
   const period = Math.max(0.5, interval) * 1000;
   let stop = false;
   let wake: (() => void) | undefined;
-  process.once("SIGINT", () => {
+  const quit = (): void => {
     stop = true;
     wake?.();
-  });
+  };
+  process.once("SIGINT", quit);
+  outputClosed().addEventListener("abort", quit, { once: true }); // svcmon --watch | head
   // with the agent, a redraw as soon as something changes: its event stream
   const streams = remote ?? (await RemoteCli.connect(paths, { streams: true }));
   const ac = new AbortController();

@@ -41,7 +41,8 @@ export class CliRoot {
     return new Promise((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
   }
 
-  private program(as: string | undefined): string {
+  /** the path of the program invoked by that name: the launcher, a shortcut, or a link to the launcher */
+  program(as: string | undefined): string {
     if (!as || as === "svcmgr") return LAUNCHER;
     const shortcut = path.join(this.root, "bin", as);
     if (fs.existsSync(shortcut)) return shortcut;
