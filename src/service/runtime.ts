@@ -197,11 +197,11 @@ export class ServiceRuntime implements DriverContext {
  * that began after this one (a `print status` begun during an action and
  * ending after it must not replace the action's final status). `startedAt`:
  * when this evaluation began (epoch ms). Returns whether it was written.
- * `sync`: one service's cache at the end of an action or a `print status`
- * (small files under the service's lock, as its other state files: ~1.5 ms
+ * `sync`: one service's cache at the end of an action or of a `print status`
+ * (a small file, written as the service's other state files are: ~1.5 ms
  * sooner than through fs/promises, which such a command does not load
- * otherwise); svcmon --refresh and the agent write theirs asynchronously, so
- * that many services' writes overlap.
+ * otherwise); svcmon --refresh and the agent's monitor write theirs
+ * asynchronously, so that many services' writes overlap.
  */
 export async function writeStatusCache(paths: Paths, status: ServiceStatus, startedAt = Date.now(), sync = false): Promise<boolean> {
   const file = statusCacheFile(paths, status.name);
