@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { CliRoot } from "./support/cli.js";
+import { CliRoot, readFirstThenClose } from "./support/cli.js";
 import { isRoot } from "./support/docker-fixture.js";
 import { ok } from "./support/reliability.js";
 import { onSse, type SseEvent } from "./support/sse.js";
@@ -167,17 +167,10 @@ describe("the agent's API", { skip }, () => {
 
   test("a member's logs --follow, streamed by the agent, ends when its reader goes away", async () => {
     const [a] = teams;
-    const child = spawn("runuser", ["-u", a.user, "--", process.execPath, "bin/svcmgr.js", "-s", "a1", "logs", "--follow"], { env: { ...r.env, HOME: "/nonexistent" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    // like `| head -1`: the first lines read, then the pipe closed
-    await new Promise<void>((resolve) => child.stdout.once("data", () => (child.stdout.destroy(), resolve())));
-    ok(r.run(["-s", "a1", "start"]), "start"); // new lines, which the agent streams to a reader that is gone
-    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
-    ok(r.run(["-s", "a1", "stop"]), "stop");
+    const argv = ["runuser", "-u", a.user, "--", process.execPath, "bin/svcmgr.js", "-s", "a1", "logs", "--follow"];
+    ok(r.run(["-s", "a1", "start"]), "start"); // lines for the follower's first read
+    // the stop writes more, which the agent streams to a reader that is gone
+    const { code, stderr } = await readFirstThenClose(argv, { ...r.env, HOME: "/nonexistent" }, () => void ok(r.run(["-s", "a1", "stop"]), "stop"));
     assert.equal(code, 0, `killed after 10 s, still following: ${stderr}`);
     assert.doesNotMatch(stderr, /EPIPE/);
   });

@@ -4,9 +4,9 @@
 // (node.conf names an https etcd endpoint), which runs itself again.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import { CliRoot, LAUNCHER } from "./support/cli.js";
+import { CliRoot, LAUNCHER, readFirstThenClose } from "./support/cli.js";
 
 // a file that is not there: a node that loads it says so on stderr
 const CA = "/nonexistent/svcmgr-test-ca.pem";
@@ -55,26 +55,14 @@ describe("a reader that goes away", () => {
   const r = new CliRoot("svc-pipe-");
   after(() => r.cleanup());
 
-  /** like `svcmgr ... | head -1`: the first output read, the pipe closed; `meanwhile` runs then; the exit code (killed after 10 s) */
-  async function readFirstThenClose(args: string[], meanwhile = (): void => {}, as = "svcmgr"): Promise<{ code: number | null; stderr: string }> {
-    const child = spawn(r.program(as), args, { env: r.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    await new Promise<void>((resolve) => child.stdout.once("data", () => (child.stdout.destroy(), resolve())));
-    meanwhile();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
-    return { code, stderr };
-  }
+  const piped = (args: string[], meanwhile?: () => void, as = "svcmgr") => readFirstThenClose([r.program(as), ...args], r.env, meanwhile);
 
   test("does not stop an action half-way: the start goes on to its last resource, exits 0, no EPIPE trace", async () => {
     fs.mkdirSync(r.file("etc"), { recursive: true });
     // app#1 takes a moment, so that the reader is gone before the next lines are written
     const apps = [1, 2, 3].map((n) => `[app#${n}]\nstart = sh -c 'sleep ${n === 1 ? 0.5 : 0}; touch ${r.file(`up${n}`)}'\nstop = rm -f ${r.file(`up${n}`)}\ncheck = test -f ${r.file(`up${n}`)}\n`);
     fs.writeFileSync(r.file("etc/piped.conf"), apps.join("\n"));
-    const { code, stderr } = await readFirstThenClose(["-s", "piped", "start"]);
+    const { code, stderr } = await piped(["-s", "piped", "start"]);
     assert.equal(code, 0, stderr);
     assert.doesNotMatch(stderr, /EPIPE|at .*svcmgr/);
     for (const n of [1, 2, 3]) assert.ok(fs.existsSync(r.file(`up${n}`)), `app#${n} started`);
@@ -85,13 +73,13 @@ describe("a reader that goes away", () => {
 
   test("ends a command that only follows: logs --follow stops at its next line, as tail -f does", async () => {
     // the actions above left lines in the log; a start writes more, which the follower can no longer print
-    const { code, stderr } = await readFirstThenClose(["-s", "piped", "logs", "--follow"], () => assert.equal(r.run(["-s", "piped", "start"]).code, 0));
+    const { code, stderr } = await piped(["-s", "piped", "logs", "--follow"], () => assert.equal(r.run(["-s", "piped", "start"]).code, 0));
     assert.equal(code, 0, `killed after 10 s, still following: ${stderr}`);
     assert.doesNotMatch(stderr, /EPIPE|at .*svcmgr/);
   });
 
   test("ends svcmon --watch at its next redraw", async () => {
-    const { code, stderr } = await readFirstThenClose(["--watch", "--interval", "0.5"], () => undefined, "svcmon");
+    const { code, stderr } = await piped(["--watch", "--interval", "0.5"], undefined, "svcmon");
     assert.equal(code, 0, `killed after 10 s, still redrawing: ${stderr}`);
   });
 });

@@ -69,3 +69,39 @@ export class CliRoot {
 export function dedent(text: string): string {
   return text.replace(/^\n/, "").split("\n").map((l) => l.replace(/^ {8}/, "")).join("\n");
 }
+
+/**
+ * Like `command | head -1`: the command's first output is read, then its
+ * stdout pipe closed; `meanwhile` runs then (something that makes it write
+ * again). Resolves with its exit code (null: killed) and stderr. Its process
+ * group is killed when it has not exited 10 s after each step, and always by
+ * the end, so a test that fails leaves nothing running.
+ */
+export async function readFirstThenClose(argv: string[], env: NodeJS.ProcessEnv, meanwhile = (): void => {}): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const killGroup = (): void => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  };
+  const within = <T>(p: Promise<T>): Promise<T | undefined> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 10_000)));
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  };
+  try {
+    const printed = await within(Promise.race([new Promise<true>((resolve) => child.stdout.once("data", () => resolve(true))), exited.then(() => false)]));
+    if (!printed) return { code: null, stderr: `${stderr}(no output ${printed === false ? "before it exited" : "within 10 s"})` };
+    child.stdout.destroy();
+    meanwhile();
+    if ((await within(exited.then(() => true))) === undefined) killGroup();
+    return { code: await exited, stderr };
+  } finally {
+    killGroup(); // its children too (runuser's node)
+  }
+}
