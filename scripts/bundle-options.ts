@@ -51,25 +51,24 @@ async function functionsStandIn(module: string): Promise<string> {
   ].join("\n");
 }
 
-const standIn = (module: string, shape: "namespace" | "class" | "callable"): string =>
-  [
-    "let real;",
-    `const load = () => (real ??= require(${JSON.stringify(module)}));`,
-    shape === "class"
-      ? "module.exports = function (...args) { return new (load())(...args); };"
-      : shape === "callable"
-        ? "module.exports = function (...args) { return load()(...args); };"
-        : [
-          "const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };",
-          // a property read loads the real module; so does listing them (esbuild's __toESM of a default import), which loses the laziness but not the module
-          "module.exports = new Proxy({}, {",
-          '  get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]),',
-          "  has: (_, key) => key in load(),",
-          "  ownKeys: () => Reflect.ownKeys(load()),",
-          "  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(load(), key); return d && { ...d, configurable: true }; },",
-          "});",
-        ].join("\n"),
-  ].join("\n");
+/** what a CommonJS stand-in exports, by shape (`load()` gives the real module) */
+const STAND_IN_EXPORTS: Record<Exclude<Shape, "functions">, string> = {
+  class: "module.exports = function (...args) { return new (load())(...args); };",
+  callable: "module.exports = function (...args) { return load()(...args); };",
+  namespace: [
+    "const lazyClass = (key) => function (...args) { return new (load()[key])(...args); };",
+    // a property read loads the real module; so does listing them (esbuild's __toESM of a default import), which loses the laziness but not the module
+    "module.exports = new Proxy({}, {",
+    '  get: (_, key) => (key === "Client" || key === "Server" ? lazyClass(key) : load()[key]),',
+    "  has: (_, key) => key in load(),",
+    "  ownKeys: () => Reflect.ownKeys(load()),",
+    "  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(load(), key); return d && { ...d, configurable: true }; },",
+    "});",
+  ].join("\n"),
+};
+
+const standIn = (module: string, shape: Exclude<Shape, "functions">): string =>
+  ["let real;", `const load = () => (real ??= require(${JSON.stringify(module)}));`, STAND_IN_EXPORTS[shape]].join("\n");
 
 const lazyModules: Plugin = {
   name: "lazy-modules",
