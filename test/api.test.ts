@@ -170,7 +170,8 @@ describe("the agent's API", { skip }, () => {
     const argv = ["runuser", "-u", a.user, "--", process.execPath, "bin/svcmgr.js", "-s", "a1", "logs", "--follow"];
     ok(r.run(["-s", "a1", "start"]), "start"); // lines for the follower's first read
     // the stop writes more, which the agent streams to a reader that is gone
-    const { code, stderr } = await readFirstThenClose(argv, { ...r.env, HOME: "/nonexistent" }, () => void ok(r.run(["-s", "a1", "stop"]), "stop"));
+    const { code, stderr, runningAfterClose } = await readFirstThenClose(argv, { ...r.env, HOME: "/nonexistent" }, () => void ok(r.run(["-s", "a1", "stop"]), "stop"));
+    assert.ok(runningAfterClose, "it followed until there was something to write");
     assert.equal(code, 0, `killed after 10 s, still following: ${stderr}`);
     assert.doesNotMatch(stderr, /EPIPE/);
   });

@@ -60,9 +60,10 @@ describe("a reader that goes away", () => {
   test("does not stop an action half-way: the start goes on to its last resource, exits 0, no EPIPE trace", async () => {
     fs.mkdirSync(r.file("etc"), { recursive: true });
     // app#1 takes a moment, so that the reader is gone before the next lines are written
-    const apps = [1, 2, 3].map((n) => `[app#${n}]\nstart = sh -c 'sleep ${n === 1 ? 0.5 : 0}; touch ${r.file(`up${n}`)}'\nstop = rm -f ${r.file(`up${n}`)}\ncheck = test -f ${r.file(`up${n}`)}\n`);
+    const apps = [1, 2, 3].map((n) => `[app#${n}]\nstart = sh -c 'sleep ${n === 1 ? 1 : 0}; touch ${r.file(`up${n}`)}'\nstop = rm -f ${r.file(`up${n}`)}\ncheck = test -f ${r.file(`up${n}`)}\n`);
     fs.writeFileSync(r.file("etc/piped.conf"), apps.join("\n"));
-    const { code, stderr } = await piped(["-s", "piped", "start"]);
+    const { code, stderr, runningAfterClose } = await piped(["-s", "piped", "start"]);
+    assert.ok(runningAfterClose, "the start was still under way when its reader left");
     assert.equal(code, 0, stderr);
     assert.doesNotMatch(stderr, /EPIPE|at .*svcmgr/);
     for (const n of [1, 2, 3]) assert.ok(fs.existsSync(r.file(`up${n}`)), `app#${n} started`);
@@ -73,13 +74,16 @@ describe("a reader that goes away", () => {
 
   test("ends a command that only follows: logs --follow stops at its next line, as tail -f does", async () => {
     // the actions above left lines in the log; a start writes more, which the follower can no longer print
-    const { code, stderr } = await piped(["-s", "piped", "logs", "--follow"], () => assert.equal(r.run(["-s", "piped", "start"]).code, 0));
+    const { code, stderr, runningAfterClose } = await piped(["-s", "piped", "logs", "--follow"], () => assert.equal(r.run(["-s", "piped", "start"]).code, 0));
+    assert.ok(runningAfterClose, "it followed until there was something to write");
     assert.equal(code, 0, `killed after 10 s, still following: ${stderr}`);
     assert.doesNotMatch(stderr, /EPIPE|at .*svcmgr/);
   });
 
   test("ends svcmon --watch at its next redraw", async () => {
-    const { code, stderr } = await piped(["--watch", "--interval", "0.5"], undefined, "svcmon");
+    // a 2 s period: still waiting for its next frame 300 ms after the reader left
+    const { code, stderr, runningAfterClose } = await piped(["--watch", "--interval", "2"], undefined, "svcmon");
+    assert.ok(runningAfterClose, "it was redrawing");
     assert.equal(code, 0, `killed after 10 s, still redrawing: ${stderr}`);
   });
 });

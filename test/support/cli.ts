@@ -70,14 +70,24 @@ export function dedent(text: string): string {
   return text.replace(/^\n/, "").split("\n").map((l) => l.replace(/^ {8}/, "")).join("\n");
 }
 
+/** Is this process still running (not gone, not a zombie waiting to be reaped)? */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Like `command | head -1`: the command's first output is read, then its
- * stdout pipe closed; `meanwhile` runs then (something that makes it write
- * again). Resolves with its exit code (null: killed) and stderr. Its process
- * group is killed when it has not exited 10 s after each step, and always by
- * the end, so a test that fails leaves nothing running.
+ * stdout pipe closed; `runningAfterClose` says whether it still ran 300 ms
+ * later; `meanwhile` runs then (something that makes it write again).
+ * Resolves with its exit code (null: killed) and stderr. Its process group
+ * is killed when it has not exited 10 s after each step, and always by the
+ * end, so a test that fails leaves nothing running.
  */
-export async function readFirstThenClose(argv: string[], env: NodeJS.ProcessEnv, meanwhile = (): void => {}): Promise<{ code: number | null; stderr: string }> {
+export async function readFirstThenClose(argv: string[], env: NodeJS.ProcessEnv, meanwhile = (): void => {}): Promise<{ code: number | null; stderr: string; runningAfterClose: boolean }> {
   const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -96,11 +106,13 @@ export async function readFirstThenClose(argv: string[], env: NodeJS.ProcessEnv,
   };
   try {
     const printed = await within(Promise.race([new Promise<true>((resolve) => child.stdout.once("data", () => resolve(true))), exited.then(() => false)]));
-    if (!printed) return { code: null, stderr: `${stderr}(no output ${printed === false ? "before it exited" : "within 10 s"})` };
+    if (!printed) return { code: null, stderr: `${stderr}(no output ${printed === false ? "before it exited" : "within 10 s"})`, runningAfterClose: false };
     child.stdout.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const runningAfterClose = running(child.pid!);
     meanwhile();
     if ((await within(exited.then(() => true))) === undefined) killGroup();
-    return { code: await exited, stderr };
+    return { code: await exited, stderr, runningAfterClose };
   } finally {
     killGroup(); // its children too (runuser's node)
   }
