@@ -348,7 +348,7 @@ export class ServiceMonitor {
     const ordered = rt.config.resources.map((r) => this.resources.get(r.rid)).filter((r): r is ResourceStatus => r !== undefined);
     this.status = rt.summarize(ordered.map((r) => this.annotated(r)), this.serviceLog());
     this.host.manager.noteStatus(this.status);
-    await writeStatusCache(this.host.paths, this.status, startedAt).catch((e: unknown) => this.log.debug(`status cache: ${errorMessage(e)}`));
+    await writeStatusCache(this.host.paths, this.status, { startedAt }).catch((e: unknown) => this.log.debug(`status cache: ${errorMessage(e)}`));
     await this.reconcile(fresh);
   }
 

@@ -124,7 +124,7 @@ async function attachCluster(manager: ServiceManager, paths: Paths): Promise<voi
 /** `deferredCa`: the launcher kept NODE_EXTRA_CA_CERTS from this node's start-up (see deferred-ca.ts). */
 export async function main(argv: readonly string[], launch: { deferredCa?: string | undefined } = {}): Promise<number> {
   const { program: which, args } = normalizeArgv(argv[1] ?? "svcmgr", argv.slice(2));
-  dropOutputToClosedPipe(process.stdout); // stderr is left as node makes it, on first use: a command's error message is its last line
+  dropOutputToClosedPipe();
   const paths = resolvePaths();
   if (launch.deferredCa !== undefined && mayNeedExtraCa(paths)) return runAgainWithExtraCa(argv);
   const out = { code: 0 };

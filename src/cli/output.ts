@@ -6,10 +6,12 @@
  * an action's containers left half-started, its lock left to the next one.
  * What would still be printed is dropped instead: an action goes on (its
  * service log keeps every line) and exits with what it did; a command that
- * only follows something ends (outputClosed()).
+ * only follows something ends (outputClosed()). Standard output only:
+ * stderr is left as node makes it, on first use (hooking it would create it
+ * for every command), and a command's error message is its last line anyway.
  */
-export function dropOutputToClosedPipe(stream: NodeJS.WritableStream): void {
-  stream.on("error", (e: NodeJS.ErrnoException) => {
+export function dropOutputToClosedPipe(): void {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code !== "EPIPE") throw e;
   });
 }

@@ -187,7 +187,7 @@ export class ServiceRuntime implements DriverContext {
     this.kept = undefined;
     const startedAt = kept?.startedAt ?? Date.now();
     const status = kept?.status ?? (await this.evaluate());
-    await writeStatusCache(this.paths, status, startedAt, true).catch((e: unknown) => this.log.debug(`status cache not written: ${errorMessage(e)}`));
+    await writeStatusCache(this.paths, status, { startedAt, sync: true }).catch((e: unknown) => this.log.debug(`status cache not written: ${errorMessage(e)}`));
     return status;
   }
 }
@@ -196,14 +196,14 @@ export class ServiceRuntime implements DriverContext {
  * Write the status cache, unless it already holds the result of an evaluation
  * that began after this one (a `print status` begun during an action and
  * ending after it must not replace the action's final status). `startedAt`:
- * when this evaluation began (epoch ms). Returns whether it was written.
- * `sync`: one service's cache at the end of an action or of a `print status`
+ * when this evaluation began (epoch ms, now by default). Returns whether it
+ * was written. `sync`: one service's cache at the end of an action or of a `print status`
  * (a small file, written as the service's other state files are: ~1.5 ms
  * sooner than through fs/promises, which such a command does not load
  * otherwise); svcmon --refresh and the agent's monitor write theirs
  * asynchronously, so that many services' writes overlap.
  */
-export async function writeStatusCache(paths: Paths, status: ServiceStatus, startedAt = Date.now(), sync = false): Promise<boolean> {
+export async function writeStatusCache(paths: Paths, status: ServiceStatus, { startedAt = Date.now(), sync = false }: { startedAt?: number; sync?: boolean } = {}): Promise<boolean> {
   const file = statusCacheFile(paths, status.name);
   ensureStateDir(paths, status.name);
   try {
