@@ -374,7 +374,7 @@ export class DockerContainer implements ResourceDriver {
       await docker.removeContainer(info.Id);
       changed = true;
     }
-    await daemon.stopIfIdle(false, this.log);
+    await daemon.stopIfIdle(false, this.log, true); // it answered the inspect just now
     return changed;
   }
 }
