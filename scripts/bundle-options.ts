@@ -21,7 +21,14 @@ import type { BuildOptions, Plugin } from "esbuild";
  *   which the synchronous paths of a command never call;
  * - `assert` for sonic-boom (pino's file destination), which asserts only
  *   when a destination is closed, and `zlib` for dockerode (gzip of a build
- *   context, which svcmgr never sends): ~1.3 ms of every start together.
+ *   context, which svcmgr never sends): ~1.3 ms of every start together;
+ * - dockerode's tar-fs and @balena/dockerignore (a build context or an
+ *   archive put into a container) and docker-modem's HttpDuplex (a hijacked
+ *   attach or exec stream), with tar-stream, streamx, bl and readable-stream
+ *   under them: 30-odd modules a start runs at load and never calls. A
+ *   relative import's stand-in requires a module of the bundle (run at first
+ *   use, from the code cache like the rest); the others require their
+ *   module from node_modules or node at run time.
  * `shape`: "namespace" when the importer reads properties of it (a class in
  * it, Client or Server, is constructed later), "class" when the export is
  * the class itself, "callable" when it is a function called as such,
@@ -31,12 +38,16 @@ import type { BuildOptions, Plugin } from "esbuild";
  * interop at once).
  */
 type Shape = "namespace" | "class" | "callable" | "functions";
+const DOCKERODE_UTIL = /[\\/]dockerode[\\/]lib[\\/]util\.js$/;
 const LAZY: { module: string; shape: Shape; importer?: RegExp }[] = [
   ...["ssh2", "@grpc/grpc-js", "@grpc/proto-loader", "protobufjs"].map((module) => ({ module, shape: "namespace" as const })),
   { module: "thread-stream", shape: "class" },
   { module: "https", shape: "namespace", importer: /[\\/]docker-modem[\\/]lib[\\/]http\.js$/ },
   { module: "assert", shape: "callable", importer: /[\\/]sonic-boom[\\/]index\.js$/ },
-  { module: "zlib", shape: "namespace", importer: /[\\/]dockerode[\\/]lib[\\/]util\.js$/ },
+  { module: "zlib", shape: "namespace", importer: DOCKERODE_UTIL },
+  { module: "tar-fs", shape: "namespace", importer: DOCKERODE_UTIL },
+  { module: "@balena/dockerignore", shape: "callable", importer: DOCKERODE_UTIL },
+  { module: "./http_duplex", shape: "class", importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ },
   ...["child_process", "node:child_process", "fs/promises", "node:fs/promises"].map((module) => ({ module, shape: "functions" as const })),
 ];
 
@@ -74,15 +85,21 @@ const lazyModules: Plugin = {
   name: "lazy-modules",
   setup(build) {
     const filter = new RegExp(`^(${LAZY.map((l) => l.module.replace(/[/@.-]/g, "\\$&")).join("|")})$`);
+    const workDir = build.initialOptions.absWorkingDir ?? process.cwd();
     build.onResolve({ filter }, (args) => {
-      // the stand-in's own require: the real module, left to node at run time (node's own, or node_modules next to the bundle)
-      if (args.namespace === "lazy-module") return { path: args.path, external: true };
+      // the stand-in's own require: of a relative import, the bundle's module (resolved from the importer's
+      // directory); any other is left to node at run time (node's own module, or node_modules next to the bundle)
+      if (args.namespace === "lazy-module") return args.path.startsWith(".") ? undefined : { path: args.path, external: true };
       const lazy = LAZY.find((l) => l.module === args.path && (!l.importer || l.importer.test(args.importer)));
-      return lazy && { path: args.path, namespace: "lazy-module", pluginData: lazy.shape };
+      if (!lazy) return undefined;
+      const relative = args.path.startsWith(".");
+      // a relative import's stand-in is named after the module it stands for, from the build's directory
+      const name = relative ? path.relative(workDir, path.join(args.resolveDir, args.path)) : args.path;
+      return { path: name, namespace: "lazy-module", pluginData: { shape: lazy.shape, module: args.path, resolveDir: relative ? args.resolveDir : undefined } };
     });
     build.onLoad({ filter: /.*/, namespace: "lazy-module" }, async (args) => {
-      const shape = args.pluginData as Shape;
-      return { loader: "js", contents: shape === "functions" ? await functionsStandIn(args.path) : standIn(args.path, shape) };
+      const { shape, module, resolveDir } = args.pluginData as { shape: Shape; module: string; resolveDir: string | undefined };
+      return { loader: "js", resolveDir, contents: shape === "functions" ? await functionsStandIn(module) : standIn(module, shape) };
     });
   },
 };
@@ -106,19 +123,44 @@ const zodEnglishOnly: Plugin = {
 };
 
 /**
- * docker-modem formats the options of every request for its debug output,
- * `util.inspect(options, { showHidden: true, depth: null })`, whether that
- * output is on or not: a few hundred µs a request, and ~5 ms for the first
- * one of a process. In the bundle it does so only when it is on (DEBUG=modem).
- * (DockerodeEngine also gives its agent a one-word inspect, for the tsc build.)
+ * Lines of dependencies changed at bundle time, each for a cost svcmgr pays
+ * for nothing (a warning when one is not found: another version):
+ * - docker-modem formats the options of every request for its debug output,
+ *   `util.inspect(options, { showHidden: true, depth: null })`, whether that
+ *   output is on or not: a few hundred µs a request, and ~5 ms for the first
+ *   one of a process. In the bundle it does so only when it is on
+ *   (DEBUG=modem). (DockerodeEngine also gives its agent a one-word inspect,
+ *   for the tsc build.)
+ * - pino reads `isMainThread` from `worker_threads` at load (six node modules,
+ *   ~0.7 ms), for a destination that is not synchronous; svcmgr's are
+ *   (util/log-file.ts), so it is read when such a destination is made.
  */
-const modemQuietDebug: Plugin = {
-  name: "modem-quiet-debug",
+const PATCHES: { file: RegExp; from: string; to: string }[] = [
+  {
+    file: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/,
+    from: "debug('Sending: %s', util.inspect(options, {",
+    to: "if (debug.enabled) debug('Sending: %s', util.inspect(options, {",
+  },
+  {
+    file: /[\\/]pino[\\/]lib[\\/]tools\.js$/,
+    from: "const { isMainThread } = require('worker_threads')",
+    to: "const isMainThread = () => require('worker_threads').isMainThread",
+  },
+  { file: /[\\/]pino[\\/]lib[\\/]tools\.js$/, from: "if (!opts.sync && isMainThread) {", to: "if (!opts.sync && isMainThread()) {" },
+];
+
+const sourcePatches: Plugin = {
+  name: "source-patches",
   setup(build) {
-    build.onLoad({ filter: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, async (args) => {
-      const source = await readFile(args.path, "utf8");
-      const patched = source.replace("debug('Sending: %s', util.inspect(options, {", "if (debug.enabled) debug('Sending: %s', util.inspect(options, {");
-      return { loader: "js", contents: patched, ...(patched === source ? { warnings: [{ text: "docker-modem: the debug call to make lazy was not found (another version?)" }] } : {}) };
+    const filter = new RegExp(PATCHES.map((p) => p.file.source).join("|"));
+    build.onLoad({ filter }, async (args) => {
+      let contents = await readFile(args.path, "utf8");
+      const missing: string[] = [];
+      for (const p of PATCHES.filter((q) => q.file.test(args.path))) {
+        if (contents.includes(p.from)) contents = contents.replace(p.from, p.to);
+        else missing.push(p.from);
+      }
+      return { loader: "js", contents, warnings: missing.map((m) => ({ text: `${path.basename(args.path)}: the line to change was not found (another version?): ${m}` })) };
     });
   },
 };
@@ -176,7 +218,7 @@ export function nodeBundleOptions(format: "esm" | "cjs" = "esm"): BuildOptions {
     format,
     platform: "node",
     target: "node20",
-    plugins: [lazyModules, zodEnglishOnly, modemQuietDebug, ...(format === "cjs" ? [sharedNodeNamespaces] : [])],
+    plugins: [lazyModules, zodEnglishOnly, sourcePatches, ...(format === "cjs" ? [sharedNodeNamespaces] : [])],
     logLevel: "warning",
     // a third less to read, hash and keep at every start (1.7 -> 1.1 MB; ~8 ms of svcmon's ~110 ms); names are kept
     minifyWhitespace: true,

@@ -13,6 +13,7 @@ import { nodeBundleOptions, shareNodeNamespaces } from "../scripts/bundle-option
 // svcmgr's own modules import node's by name (ES modules); its dependencies require() theirs (CommonJS)
 const ENTRY = `
 import { spawnSync } from "node:child_process";
+import { PassThrough } from "node:stream";
 import dep from "./dep.cjs";
 const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
 const out = { atLoad: { child_process: loaded("child_process"), worker_threads: loaded("worker_threads"), assert: loaded("assert"), zlib: loaded("zlib") } };
@@ -21,35 +22,75 @@ out.afterSpawn = loaded("child_process");
 const client = new dep.ssh2.Client();
 out.sshClient = client.constructor.name === "Client" && typeof client.connect === "function";
 out.threadStream = typeof dep.ThreadStream === "function";
-// sonic-boom asserts when a destination closes; dockerode gzips a build context
-const sonic = new dep.SonicBoom({ dest: "/dev/null", sync: true });
-sonic.on("close", () => {
-  out.closed = loaded("assert");
-  dep.prepareBuildContext({ context: process.cwd(), src: [] }, (gz) => {
-    out.gzip = gz.constructor.name === "Gzip" && loaded("zlib");
-    gz.destroy();
-    process.stdout.write(JSON.stringify(out));
+// pino's synchronous destination needs no worker_threads, another one does
+dep.pino.destination({ dest: "/dev/null", sync: true });
+out.syncDestination = loaded("worker_threads");
+dep.pino.destination({ dest: "/dev/null", sync: false });
+out.asyncDestination = loaded("worker_threads");
+// docker-modem's HttpDuplex (an attach with stdin): the request written to, the answer read from
+const req = new PassThrough();
+const res = new PassThrough();
+new dep.Modem({ socketPath: "/nonexistent" }).buildPayload(null, true, { 200: true }, true, req, { statusCode: 200, on: res.on.bind(res), pause() {}, resume() {} }, null, (err, duplex) => {
+  duplex.write("to the engine");
+  duplex.once("data", (c) => {
+    out.duplex = [duplex.constructor.name, req.read().toString(), c.toString()];
+    closeAndPack();
   });
+  res.write("from the engine");
 });
-sonic.end();
+// sonic-boom asserts when a destination closes; dockerode gzips a build context, its .dockerignore applied
+const closeAndPack = () => {
+  const sonic = new dep.SonicBoom({ dest: "/dev/null", sync: true });
+  sonic.on("close", () => {
+    out.closed = loaded("assert");
+    dep.prepareBuildContext({ context: process.env.CONTEXT, src: ["kept", "ignored"] }, (gz) => {
+      const chunks = [];
+      gz.on("data", (c) => chunks.push(c));
+      gz.on("end", () => {
+        const tar = require("node:zlib").gunzipSync(Buffer.concat(chunks)).toString("latin1");
+        out.gzip = loaded("zlib") && tar.includes("kept") && !tar.includes("ignored");
+        process.stdout.write(JSON.stringify(out));
+      });
+    });
+  });
+  sonic.end();
+};
 `;
-const DEP = 'module.exports = { ssh2: require("ssh2"), ThreadStream: require("thread-stream"), SonicBoom: require("sonic-boom"), prepareBuildContext: require("dockerode/lib/util").prepareBuildContext };\n';
+const DEP = [
+  "module.exports = {",
+  '  ssh2: require("ssh2"),',
+  '  ThreadStream: require("thread-stream"),',
+  '  SonicBoom: require("sonic-boom"),',
+  '  prepareBuildContext: require("dockerode/lib/util").prepareBuildContext,',
+  '  Modem: require("docker-modem"),',
+  '  pino: require("pino"),',
+  "};",
+  "",
+].join("\n");
 
-test("the bundle's stand-ins load child_process, ssh2, assert and zlib on first use, and are the real modules then", async (t) => {
+test("the bundle's stand-ins load child_process, ssh2, worker_threads, assert, zlib, tar-fs and HttpDuplex on first use, and are the real modules then", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "svbundle-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, "entry.ts"), ENTRY);
+  fs.writeFileSync(path.join(dir, "entry.mts"), ENTRY);
   fs.writeFileSync(path.join(dir, "dep.cjs"), DEP);
+  const context = path.join(dir, "context");
+  fs.mkdirSync(context);
+  for (const f of ["kept", "ignored"]) fs.writeFileSync(path.join(context, f), f);
+  fs.writeFileSync(path.join(context, ".dockerignore"), "ignored\n");
   const out = path.join(dir, "out.cjs");
   // resolved from this checkout's node_modules, as the real bundle's are
-  await build({ ...nodeBundleOptions("cjs"), entryPoints: [path.join(dir, "entry.ts")], outfile: out, nodePaths: [path.resolve("node_modules")], logLevel: "error" });
-  const res = JSON.parse(execFileSync(process.execPath, [out], { encoding: "utf8", env: { ...process.env, NODE_PATH: path.resolve("node_modules") } })) as Record<string, unknown>;
+  const built = await build({ ...nodeBundleOptions("cjs"), entryPoints: [path.join(dir, "entry.mts")], outfile: out, nodePaths: [path.resolve("node_modules")], logLevel: "error" });
+  assert.deepEqual(built.warnings, [], "a patched line of a dependency was not found");
+  const res = JSON.parse(execFileSync(process.execPath, [out], { encoding: "utf8", env: { ...process.env, NODE_PATH: path.resolve("node_modules"), CONTEXT: context } })) as Record<string, unknown>;
   assert.deepEqual(res, {
     atLoad: { child_process: false, worker_threads: false, assert: false, zlib: false },
     spawned: "spawned",
     afterSpawn: true,
     sshClient: true,
     threadStream: true,
+    syncDestination: false,
+    asyncDestination: true,
+    duplex: ["HttpDuplex", "to the engine", "from the engine"],
     closed: true,
     gzip: true,
   });
