@@ -514,6 +514,29 @@ void describe("stop", () => {
     assert.equal(daemon.stopIfIdleCalls, 2);
   });
 
+  void test("a daemon taken as running (it answered this action) whose inspect fails is asked again: gone, so the container went down with it", async () => {
+    const { d, fake, daemon, records } = driverOnFake([]);
+    fake.add(NAME, { Status: "running", Running: true }, d.configHash);
+    const asked: (boolean | undefined)[] = [];
+    daemon.probe = (recent?: boolean): Promise<DaemonProbe> => {
+      asked.push(recent);
+      return Promise.resolve(recent ? { state: "running" } : { state: "stopped", reason: "docker daemon is not running" });
+    };
+    fake.failWith = new EngineError("no docker daemon listens on /fake/docker.sock (ECONNREFUSED)", "not-running");
+    assert.equal(await d.stop(), false);
+    assert.deepEqual(asked.map((r) => r === true), [true, false], "taken as running, then asked once the inspect failed");
+    assert.ok(records.some((r) => r.msg === "docker daemon is not running: container already down"));
+    assert.equal(daemon.stopIfIdleCalls, 1, "what the dead daemon left is looked after");
+  });
+
+  void test("a daemon that still answers its probe after the inspect failed: the inspect's error is the stop's", async () => {
+    const { d, fake, daemon } = driverOnFake([]);
+    fake.add(NAME, { Status: "running", Running: true }, d.configHash);
+    fake.failWith = new EngineError("GET /containers/svc1.container.1/json: HTTP 500 boom", "http", 500);
+    await assert.rejects(d.stop(), /HTTP 500 boom/);
+    assert.equal(daemon.stopIfIdleCalls, 0);
+  });
+
   void test("a daemon that does not answer: cannot tell, so the stop fails when the daemon stays (the host's)", async () => {
     const { d, daemon } = driverOnFake([]);
     daemon.probeResult = { state: "unknown", reason: "GET /_ping on /x.sock: no answer within 3000 ms" };

@@ -334,7 +334,19 @@ export class DockerContainer implements ResourceDriver {
   async stop(): Promise<boolean> {
     this.started = undefined;
     const daemon = this.daemon();
-    const probe = await daemon.probe();
+    // taken as running when it answered this action (an earlier container's stop, its listing); asked when the
+    // inspect below fails: a daemon gone or hung since is then handled as one found so
+    let probe = await daemon.probe(true);
+    let info: ContainerInspect | undefined;
+    if (probe.state === "running") {
+      try {
+        info = await daemon.engine().inspectContainer(this.name);
+      } catch (e) {
+        const now = await daemon.probe();
+        if (now.state === "running") throw e;
+        probe = now;
+      }
+    }
     if (probe.state !== "running") {
       // a daemon that does not answer is stopped as a whole (TERM, then KILL): its containers go with it
       if (probe.state === "stopped") this.log.info("docker daemon is not running: container already down");
@@ -346,7 +358,6 @@ export class DockerContainer implements ResourceDriver {
       return true;
     }
     const docker = daemon.engine();
-    const info = await docker.inspectContainer(this.name);
     let changed = false;
     if (!info?.State.Running) {
       this.log.info(info ? `container ${this.name} is already down` : `container ${this.name} does not exist: already down`);

@@ -25,6 +25,10 @@ class FakePrivateDaemon {
     this.probes++;
     return Promise.resolve(this.running);
   }
+  probe(): Promise<{ state: "running" } | { state: "stopped"; reason: string }> {
+    this.probes++;
+    return Promise.resolve(this.running ? { state: "running" } : { state: "stopped", reason: "docker daemon is not running" });
+  }
   client(): { listContainers: () => Promise<{ Id: string }[]> } {
     return { listContainers: this.listing };
   }
@@ -63,6 +67,22 @@ describe("stopIfIdle", () => {
     const fake = new FakePrivateDaemon(() => Promise.resolve([{ Id: "abc" }]));
     await serviceDocker(fake).stopIfIdle(false, undefined, true);
     assert.deepEqual([fake.probes, fake.stops], [0, 0]);
+  });
+
+  test("a daemon that answered a container's stop and still runs others is taken as running by the next stop, until it is stopped", async () => {
+    let listing = [{ Id: "abc" }];
+    const fake = new FakePrivateDaemon(() => Promise.resolve(listing));
+    const sd = serviceDocker(fake);
+    assert.deepEqual(await sd.probe(true), { state: "running" });
+    assert.equal(fake.probes, 1, "not answered yet in this action: asked");
+    await sd.stopIfIdle(false, undefined, true);
+    assert.deepEqual(await sd.probe(true), { state: "running" });
+    assert.equal(fake.probes, 1, "it just answered: not asked again");
+    listing = [];
+    await sd.stopIfIdle(false, undefined, true);
+    assert.equal(fake.stops, 1, "idle: stopped");
+    await sd.probe(true);
+    assert.equal(fake.probes, 2, "stopped since: asked again");
   });
 
   test("a daemon gone since its last answer (the listing fails) is probed, then its remains are stopped", async () => {

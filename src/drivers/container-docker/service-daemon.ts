@@ -143,7 +143,9 @@ export class ServiceDocker implements ContainerDaemon {
    * With `answered` (a container's stop was just answered), the listing is
    * asked at once, without a probe first: one call less per container stop;
    * when that listing fails (a daemon gone or hung since), the daemon is
-   * probed and handled as without it.
+   * probed and handled as without it. A daemon that keeps running has
+   * answered this action: the next container's stop takes it as running
+   * (probe(true)), one ping less per container stop again.
    */
   async stopIfIdle(onlyIfStartedHere: boolean, log?: Logger, answered = false): Promise<void> {
     const daemon = this.daemon;
@@ -164,7 +166,8 @@ export class ServiceDocker implements ContainerDaemon {
       }
       running = await daemon.client().listContainers();
     }
-    if (running.length === 0) {
+    if (running.length > 0) this.answered = true;
+    else {
       await daemon.stop(undefined, log);
       // a later start of this runtime (restart: stop, then start) starts it again, and watches it anew
       this.answered = false;
