@@ -16,7 +16,9 @@ import { spawnSync } from "node:child_process";
 import { PassThrough } from "node:stream";
 import dep from "./dep.cjs";
 const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
-const out = { atLoad: { child_process: loaded("child_process"), worker_threads: loaded("worker_threads"), assert: loaded("assert"), zlib: loaded("zlib") } };
+// a stand-in of a package requires it from node_modules at its first use: it is in require.cache from then on
+const required = (pkg) => Object.keys(require.cache).some((f) => f.includes("/node_modules/" + pkg + "/"));
+const out = { atLoad: { child_process: loaded("child_process"), worker_threads: loaded("worker_threads"), assert: loaded("assert"), zlib: loaded("zlib"), tarFs: required("tar-fs"), dockerignore: required("@balena/dockerignore") } };
 out.spawned = spawnSync("sh", ["-c", "echo spawned"], { encoding: "utf8" }).stdout.trim();
 out.afterSpawn = loaded("child_process");
 const client = new dep.ssh2.Client();
@@ -49,6 +51,7 @@ const closeAndPack = () => {
       gz.on("end", () => {
         const tar = require("node:zlib").gunzipSync(Buffer.concat(chunks)).toString("latin1");
         out.gzip = loaded("zlib") && tar.includes("kept") && !tar.includes("ignored");
+        out.packed = { tarFs: required("tar-fs"), dockerignore: required("@balena/dockerignore") };
         process.stdout.write(JSON.stringify(out));
       });
     });
@@ -82,8 +85,10 @@ test("the bundle's stand-ins load child_process, ssh2, worker_threads, assert, z
   const built = await build({ ...nodeBundleOptions("cjs"), entryPoints: [path.join(dir, "entry.mts")], outfile: out, nodePaths: [path.resolve("node_modules")], logLevel: "error" });
   assert.deepEqual(built.warnings, [], "a patched line of a dependency was not found");
   const res = JSON.parse(execFileSync(process.execPath, [out], { encoding: "utf8", env: { ...process.env, NODE_PATH: path.resolve("node_modules"), CONTEXT: context } })) as Record<string, unknown>;
+  // HttpDuplex (with readable-stream) stays in the bundle, behind its stand-in: run at first use
+  assert.ok(fs.readFileSync(out, "latin1").includes('"lazy-module:node_modules/docker-modem/lib/http_duplex"'), "docker-modem's HttpDuplex has no stand-in");
   assert.deepEqual(res, {
-    atLoad: { child_process: false, worker_threads: false, assert: false, zlib: false },
+    atLoad: { child_process: false, worker_threads: false, assert: false, zlib: false, tarFs: false, dockerignore: false },
     spawned: "spawned",
     afterSpawn: true,
     sshClient: true,
@@ -93,6 +98,7 @@ test("the bundle's stand-ins load child_process, ssh2, worker_threads, assert, z
     duplex: ["HttpDuplex", "to the engine", "from the engine"],
     closed: true,
     gzip: true,
+    packed: { tarFs: true, dockerignore: true },
   });
 });
 

@@ -10,7 +10,7 @@ import type { Logger } from "../../util/log.js";
 import { formatCommand, splitWords } from "../../util/shell-words.js";
 import type { ResourceConfig } from "../../config/types.js";
 import type { DriverContext, ResourceDriver, ResourceState } from "../driver.js";
-import { EngineError, isEngineError, type ContainerInspect, type DockerEngine } from "./engine.js";
+import { EngineError, isEngineError, type ContainerInspect, type DaemonProbe, type DockerEngine } from "./engine.js";
 import { serviceDocker, type ContainerDaemon } from "./service-daemon.js";
 import { createRequest, parseRunArgs, runCommandLine, type CreateBody, type CreateRequest } from "./run-args.js";
 import type { Known, StartWatch } from "./start-watch.js";
@@ -95,20 +95,12 @@ export class DockerContainer implements ResourceDriver {
     const daemon = this.daemon();
     if (this.started && daemon.watching()?.settled(this.started.id)) return this.started.state;
     const down = (): ResourceState => ({ status: "down", log: [{ level: "info", message: "docker daemon is not running" }] });
-    const probe = await daemon.probe(true);
-    if (probe.state === "stopped") return down();
-    if (probe.state === "unknown") return cannotTell("whether the docker daemon runs", probe.reason);
+    const seen = await this.inspect();
+    if (seen.probe.state === "stopped") return down();
+    if (seen.probe.state === "unknown") return cannotTell("whether the docker daemon runs", seen.probe.reason);
+    if ("failed" in seen) return cannotTell(`the state of container ${this.name}`, seen.failed);
     const docker = daemon.engine();
-    let info: ContainerInspect | undefined;
-    try {
-      info = await docker.inspectContainer(this.name);
-    } catch (e) {
-      // the daemon gone since it last answered?
-      const now = await daemon.probe();
-      if (now.state === "stopped") return down();
-      if (now.state === "unknown") return cannotTell("whether the docker daemon runs", now.reason);
-      return cannotTell(`the state of container ${this.name}`, e);
-    }
+    const info = seen.info;
     if (!info) return { status: "down", log: [{ level: "info", message: "can not find container id" }] };
     // the final evaluation of a start looks at the containers it started once more
     daemon.watching()?.observed(info);
@@ -331,22 +323,31 @@ export class DockerContainer implements ResourceDriver {
     }
   }
 
+  /**
+   * The daemon's state and this container's inspect. The daemon is taken as
+   * running when it answered this action (a start, an earlier container's
+   * stop); it is asked again when the inspect fails, so a daemon gone or hung
+   * since is seen as such, and `failed` is the inspect's error when it still
+   * runs.
+   */
+  private async inspect(): Promise<{ probe: DaemonProbe; info?: ContainerInspect } | { probe: DaemonProbe; failed: unknown }> {
+    const daemon = this.daemon();
+    const probe = await daemon.probe(true);
+    if (probe.state !== "running") return { probe };
+    try {
+      return { probe, info: await daemon.engine().inspectContainer(this.name) };
+    } catch (e) {
+      const now = await daemon.probe();
+      return now.state === "running" ? { probe: now, failed: e } : { probe: now };
+    }
+  }
+
   async stop(): Promise<boolean> {
     this.started = undefined;
     const daemon = this.daemon();
-    // taken as running when it answered this action (an earlier container's stop, its listing); asked when the
-    // inspect below fails: a daemon gone or hung since is then handled as one found so
-    let probe = await daemon.probe(true);
-    let info: ContainerInspect | undefined;
-    if (probe.state === "running") {
-      try {
-        info = await daemon.engine().inspectContainer(this.name);
-      } catch (e) {
-        const now = await daemon.probe();
-        if (now.state === "running") throw e;
-        probe = now;
-      }
-    }
+    const seen = await this.inspect();
+    if ("failed" in seen) throw seen.failed;
+    const { probe, info } = seen;
     if (probe.state !== "running") {
       // a daemon that does not answer is stopped as a whole (TERM, then KILL): its containers go with it
       if (probe.state === "stopped") this.log.info("docker daemon is not running: container already down");

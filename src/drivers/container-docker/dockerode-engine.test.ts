@@ -1,7 +1,7 @@
 // DockerodeEngine checks every answer against its schema (without zod's JIT,
-// see parse()): a stand-in daemon on a unix socket answers the listing, the
-// image inspect and the event stream well or badly, and a bad answer is an
-// "unparsable" EngineError naming the call and the socket, never data.
+// see parse()): a stand-in daemon on a unix socket answers the listing and
+// the image inspect well or badly, and a bad answer is an "unparsable"
+// EngineError naming the call and the socket, never data.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";

@@ -10,6 +10,7 @@ import { parseServiceConfig } from "../../service/service-config.js";
 import { Logger, memorySink } from "../../util/log.js";
 import { resolvePaths } from "../../util/paths.js";
 import type { DriverContext } from "../driver.js";
+import type { DaemonProbe } from "./engine.js";
 import { ServiceDocker } from "./service-daemon.js";
 
 /** Stands in for the private daemon: counts its probes and stops, answers the listing as told. */
@@ -25,7 +26,7 @@ class FakePrivateDaemon {
     this.probes++;
     return Promise.resolve(this.running);
   }
-  probe(): Promise<{ state: "running" } | { state: "stopped"; reason: string }> {
+  probe(): Promise<DaemonProbe> {
     this.probes++;
     return Promise.resolve(this.running ? { state: "running" } : { state: "stopped", reason: "docker daemon is not running" });
   }
