@@ -32,4 +32,15 @@ export default tseslint.config(
       ),
     },
   },
+  {
+    // the benchmark's Node http floor: a plain CommonJS script run by node as it is (no bundle, no library)
+    files: ["bench/**/*.cjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: "commonjs",
+      parserOptions: { project: false, program: null, projectService: false },
+      globals: Object.fromEntries(["require", "process", "Buffer"].map((g) => [g, "readonly"])),
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

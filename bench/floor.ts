@@ -11,7 +11,8 @@
 // through bin/load-bundle.cjs and its V8 code cache), so that packaging makes
 // no difference between the two; run by `node`, not tsx.
 //
-//   node floor.mjs SPEC.json run|start|stop|daemon-up|daemon-down [--cold] [--plain-stop] [--time]
+//   node floor.mjs SPEC.json run|start|stop|daemon-up|daemon-down [--cold] [--plain-stop] [--bare] [--time]
+// --bare: run and start make the create and start calls alone (no inspect, no check).
 // --time prints {"ms": N}: the time of the operation itself, without node's start-up.
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -148,6 +149,12 @@ async function inspectOrUndefined(docker: Docker, name: string): Promise<Docker.
   }
 }
 
+/** `--bare`: the create and start calls alone, as the curl floor makes them: what dockerode itself costs a Node client. */
+async function startBare(docker: Docker, spec: FloorSpec, name: string, create: boolean): Promise<void> {
+  if (create) await (await docker.createContainer({ ...spec.create[name], name })).start();
+  else await docker.getContainer(name).start();
+}
+
 async function startOne(docker: Docker, spec: FloorSpec, name: string, create: boolean): Promise<void> {
   const before = await inspectOrUndefined(docker, name);
   if (create) {
@@ -183,11 +190,11 @@ async function main(argv: string[]): Promise<void> {
   const cold = flags.includes("--cold");
   const plain = flags.includes("--plain-stop");
   const t0 = performance.now();
-  await act(spec, mode, cold, plain);
+  await act(spec, mode, cold, plain, flags.includes("--bare"));
   if (flags.includes("--time")) process.stdout.write(JSON.stringify({ ms: performance.now() - t0 }) + "\n");
 }
 
-async function act(spec: FloorSpec, mode: string, cold: boolean, plain: boolean): Promise<void> {
+async function act(spec: FloorSpec, mode: string, cold: boolean, plain: boolean, bare: boolean): Promise<void> {
   switch (mode) {
     case "daemon-up":
       return daemonUp(spec);
@@ -197,7 +204,7 @@ async function act(spec: FloorSpec, mode: string, cold: boolean, plain: boolean)
     case "start": {
       if (cold) await daemonUp(spec);
       const docker = client(spec);
-      return stages(spec.stages, (n) => startOne(docker, spec, n, mode === "run"));
+      return stages(spec.stages, (n) => (bare ? startBare : startOne)(docker, spec, n, mode === "run"));
     }
     case "stop": {
       const docker = client(spec);

@@ -12,6 +12,10 @@
 //                   that the container did not exit at once), same order and
 //                   parallelism, the same daemon steps
 //   floor-nocheck   the Node floor without that check
+//   dockerode       the Node floor with the create and start calls alone
+//                   (--bare): the curl floor's calls made through dockerode
+//   nodehttp        bench/node-http-floor.cjs: the curl floor's calls made by
+//                   node's own http client, no library, no bundle
 //   compose         Debian's docker-compose 1.29, `depends_on` giving the order
 //                   (`up -d` the first time, `start` later, `stop`); for a cold
 //                   start a plain dockerd with the same flags is started first
@@ -34,7 +38,7 @@ import { makeTempRoot, RUN_DIR } from "../../test/support/docker-fixture.js";
 import { startImageRegistry } from "../../test/support/registry-images.js";
 import type { FloorSpec } from "../floor.js";
 import { writeCurlFloor, type CurlFloor } from "../curl-floor.js";
-import { floorEnv, measureUnit, NODE, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
+import { floorEnv, measureUnit, NODE, REPO, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
 import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 
 export const SVC = "busybox.opensvc.com";
@@ -56,13 +60,18 @@ export interface OrchestrationEnv {
   floor: string;
   floorSpec: string;
   floorNoCheckSpec: string;
+  dockerodeSpec: string;
+  nodeHttpSpec: string;
+  /** the API version svcmgr pins its calls to on this daemon */
+  api: string;
   composeFile: string;
   curl: CurlFloor;
   docker: Docker;
 }
 
-type Tool = "svcmgr" | "curl" | "floor" | "floor-nocheck" | "compose";
-const TOOLS: Tool[] = ["svcmgr", "curl", "floor", "floor-nocheck", "compose"];
+type Tool = "svcmgr" | "curl" | "floor" | "floor-nocheck" | "dockerode" | "nodehttp" | "compose";
+const TOOLS: Tool[] = ["svcmgr", "curl", "floor", "floor-nocheck", "dockerode", "nodehttp", "compose"];
+const NODE_HTTP_FLOOR = path.join(REPO, "bench", "node-http-floor.cjs");
 
 /**
  * A subnet outside svcmgr's pool (172.30.0.0/16) and unused on the host: the
@@ -146,13 +155,17 @@ export async function setupOrchestration(cleanup: Cleanup, floorMjs: string, log
   const floorNoCheckSpec = path.join(root, "floor-nocheck.json");
   writeFile(floorSpec, JSON.stringify(spec("floor", SETTLE_MS), null, 2));
   writeFile(floorNoCheckSpec, JSON.stringify(spec("floor-nocheck", 0), null, 2));
+  const dockerodeSpec = path.join(root, "dockerode.json");
+  const nodeHttpSpec = path.join(root, "nodehttp.json");
+  writeFile(dockerodeSpec, JSON.stringify(spec("dockerode", 0), null, 2));
+  writeFile(nodeHttpSpec, JSON.stringify(spec("nodehttp", 0), null, 2));
   const compose = path.join(root, "compose", "docker-compose.yml");
   writeFile(compose, composeFile(image));
   const docker = new Docker({ socketPath: socket });
   // the API version svcmgr pins its calls to: min(the daemon's, the newest it was tested with)
   const api = pinApiVersion(((await docker.version()) as { ApiVersion: string }).ApiVersion);
   const curl = writeCurlFloor(path.join(root, "curl"), spec("curl", 0), api);
-  return { root, state, socket, image, floor: floorMjs, floorSpec, floorNoCheckSpec, composeFile: compose, curl, docker };
+  return { root, state, socket, image, floor: floorMjs, floorSpec, floorNoCheckSpec, dockerodeSpec, nodeHttpSpec, api, composeFile: compose, curl, docker };
 }
 
 // ---- the states a measurement starts from (not timed) ----------------------
@@ -209,6 +222,12 @@ async function timeStart(e: OrchestrationEnv, tool: Tool, first: boolean, cold: 
     case "floor":
     case "floor-nocheck":
       return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, first ? "run" : "start", ...(cold ? ["--cold"] : [])], { env: floorEnv() })).ms;
+    case "dockerode":
+      return (await timeProcess([NODE, e.floor, e.dockerodeSpec, first ? "run" : "start", "--bare", ...(cold ? ["--cold"] : [])], { env: floorEnv() })).ms;
+    case "nodehttp": {
+      const daemon = cold ? (await timeProcess([NODE, e.floor, e.nodeHttpSpec, "daemon-up"], { env: floorEnv() })).ms : 0;
+      return daemon + (await timeProcess([NODE, NODE_HTTP_FLOOR, e.nodeHttpSpec, e.api, first ? "run" : "start"], { env: floorEnv() })).ms;
+    }
     case "compose": {
       const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"], { env: floorEnv() })).ms : 0;
       return daemon + (await timeProcess(composeArgv(e, ...(first ? ["up", "-d"] : ["start"])), { env: composeEnv(e) })).ms;
@@ -226,7 +245,11 @@ async function timeStop(e: OrchestrationEnv, tool: Tool): Promise<number> {
     }
     case "floor":
     case "floor-nocheck":
-      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, "stop"], { env: floorEnv() })).ms;
+    case "dockerode":
+    case "nodehttp": {
+      const spec = { floor: e.floorSpec, "floor-nocheck": e.floorNoCheckSpec, dockerode: e.dockerodeSpec, nodehttp: e.nodeHttpSpec }[tool];
+      return (await timeProcess([NODE, e.floor, spec, "stop"], { env: floorEnv() })).ms;
+    }
     case "compose": {
       const ms = (await timeProcess(composeArgv(e, "stop"), { env: composeEnv(e) })).ms;
       return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"], { env: floorEnv() })).ms;
@@ -272,7 +295,13 @@ export async function benchOrchestration(e: OrchestrationEnv, runs: number, log:
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? undefined : "information"));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor", key: `floor ${what}` }, lt(1.15)));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "docker-compose", key: `compose ${what}` }, faster));
-    if (what !== "stop") rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor without the exit-at-once check", key: `floor-nocheck ${what}` }, undefined, "information: what the check costs"));
+    if (what !== "stop") {
+      rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor without the exit-at-once check", key: `floor-nocheck ${what}` }, undefined, "information: what the check costs"));
+      // where the margin over the bare calls goes: node itself, then dockerode, then svcmgr
+      rows.push(row(s, "orchestration", `node http ${what}`, `nodehttp ${what}`, { name: "curl floor", key: `curl ${what}` }, undefined, "information: node's boot and http client"));
+      rows.push(row(s, "orchestration", `dockerode ${what}`, `dockerode ${what}`, { name: "node http floor", key: `nodehttp ${what}` }, undefined, "information: what dockerode adds"));
+      rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "bare dockerode floor", key: `dockerode ${what}` }, undefined, "information: what svcmgr adds to dockerode"));
+    }
   }
   return { samples: s, rows };
 }
