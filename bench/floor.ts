@@ -11,7 +11,7 @@
 // through bin/load-bundle.cjs and its V8 code cache), so that packaging makes
 // no difference between the two; run by `node`, not tsx.
 //
-//   node floor.mjs SPEC.json run|start|stop|daemon-up|daemon-down [--cold] [--plain-stop] [--bare] [--time]
+//   node floor-launch.cjs SPEC.json run|start|stop|daemon-up|daemon-down [--cold] [--plain-stop] [--bare] [--time]
 // --bare: run and start make the create and start calls alone (no inspect, no check).
 // --time prints {"ms": N}: the time of the operation itself, without node's start-up.
 import { spawn, spawnSync } from "node:child_process";
@@ -185,7 +185,7 @@ async function stages(names: { parallel: boolean; names: string[] }[], fn: (name
 
 async function main(argv: string[]): Promise<void> {
   const [specFile, mode, ...flags] = argv;
-  if (!specFile || !mode) throw new Error("usage: floor.mjs SPEC.json run|start|stop|daemon-up|daemon-down [--cold] [--plain-stop]");
+  if (!specFile || !mode) throw new Error("usage: floor-launch.cjs SPEC.json run|start|stop|daemon-up|daemon-down [--cold] [--plain-stop] [--bare] [--time]");
   const spec = JSON.parse(fs.readFileSync(specFile, "utf8")) as FloorSpec;
   const cold = flags.includes("--cold");
   const plain = flags.includes("--plain-stop");

@@ -72,7 +72,7 @@ async function setup(): Promise<void> {
  * CommonJS file with dockerode inside, its unused heavy dependencies loaded
  * lazily, run through bin/load-bundle.cjs and its V8 code cache, written by
  * the first run), so that packaging makes no difference between the two.
- * Returns the launcher to run with node. Written next to node_modules, where
+ * Returns the launcher to run with node (CommonJS, like svcmgr's). Written next to node_modules, where
  * the lazy dependencies resolve from.
  */
 async function buildFloor(): Promise<string> {
@@ -80,14 +80,14 @@ async function buildFloor(): Promise<string> {
   const bundle = path.join(dir, "floor.cjs");
   await build({ ...nodeBundleOptions("cjs"), entryPoints: [path.join(REPO, "bench", "floor.ts")], outfile: bundle });
   fs.rmSync(`${bundle}.cache`, { force: true });
-  const launcher = path.join(dir, "floor.mjs");
+  // CommonJS, as svcmgr's own launcher (bin/svcmgr.js) is: an ES module entry would cost node ~5 ms more before the first call (its ES module loader)
+  const launcher = path.join(dir, "floor-launch.cjs");
   fs.writeFileSync(
     launcher,
     [
-      'import { createRequire } from "node:module";',
-      `const loaded = createRequire(import.meta.url)(${JSON.stringify(path.join(REPO, "bin", "load-bundle.cjs"))}).loadBundle(${JSON.stringify(bundle)});`,
-      "await loaded.exports.done;",
-      "loaded.saveCache();",
+      '"use strict";',
+      `const loaded = require(${JSON.stringify(path.join(REPO, "bin", "load-bundle.cjs"))}).loadBundle(${JSON.stringify(bundle)});`,
+      "void loaded.exports.done.then(() => loaded.saveCache());",
       "",
     ].join("\n"),
   );

@@ -126,7 +126,7 @@ function daemonPid(e: OrchestrationEnv): number | undefined {
   return pid !== undefined && pidAlive(pid) ? pid : undefined;
 }
 
-export async function setupOrchestration(cleanup: Cleanup, floorMjs: string, log: (s: string) => void): Promise<OrchestrationEnv> {
+export async function setupOrchestration(cleanup: Cleanup, floorLauncher: string, log: (s: string) => void): Promise<OrchestrationEnv> {
   log("orchestration: local registry, service config, image pulled into the service's daemon");
   const registry = await startImageRegistry([{ ref: IMAGE_REF }]);
   cleanup.add("image registry", () => registry.stop());
@@ -165,7 +165,7 @@ export async function setupOrchestration(cleanup: Cleanup, floorMjs: string, log
   // the API version svcmgr pins its calls to: min(the daemon's, the newest it was tested with)
   const api = pinApiVersion(((await docker.version()) as { ApiVersion: string }).ApiVersion);
   const curl = writeCurlFloor(path.join(root, "curl"), spec("curl", 0), api);
-  return { root, state, socket, image, floor: floorMjs, floorSpec, floorNoCheckSpec, dockerodeSpec, nodeHttpSpec, api, composeFile: compose, curl, docker };
+  return { root, state, socket, image, floor: floorLauncher, floorSpec, floorNoCheckSpec, dockerodeSpec, nodeHttpSpec, api, composeFile: compose, curl, docker };
 }
 
 // ---- the states a measurement starts from (not timed) ----------------------
