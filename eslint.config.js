@@ -41,6 +41,6 @@ export default tseslint.config(
       parserOptions: { project: false, program: null, projectService: false },
       globals: Object.fromEntries(["require", "process", "Buffer"].map((g) => [g, "readonly"])),
     },
-    rules: { "@typescript-eslint/no-require-imports": "off" },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
   },
 );
