@@ -1,8 +1,8 @@
 // Every benchmark, one command:  npm run bench   (= node --import tsx bench/run.ts)
 //
-// Options: --runs N (default 5; daemon and status do 2x, cli 4x as many, mass N/2;
+// Options: --runs N (default 5; pairs 3x, daemon and status 2x, cli 4x as many, mass N/2;
 //          agent: N restarts each, N idle windows of 30 s, 2N svcmon/API runs),
-//          --only orchestration,daemon,status,cli,mass,agent,api   --json FILE (all samples)
+//          --only orchestration,pairs,daemon,status,cli,mass,agent,api   --json FILE (all samples)
 //          --no-setup (skip scripts/setup.sh and the docker-compose check)
 //          --calm C (before each unit of measurement, wait up to 3 min until
 //                    fewer than C CPUs were busy over the last 2 s)
@@ -18,7 +18,7 @@ import { findExecutable } from "../src/util/which.js";
 import { nodeBundleOptions } from "../scripts/bundle-options.js";
 import { Cleanup, REPO, setCalm, sweepStaleRoots } from "./lib/env.js";
 import { formatTable, load1, machine, mustRun, type ResultRow, type Samples } from "./lib/measure.js";
-import { benchOrchestration, setupOrchestration, upForStatus } from "./suites/orchestration.js";
+import { benchOrchestration, benchPairs, setupOrchestration, upForStatus } from "./suites/orchestration.js";
 import { benchDaemon } from "./suites/daemon.js";
 import { benchStatus } from "./suites/status.js";
 import { benchCli } from "./suites/cli.js";
@@ -26,7 +26,7 @@ import { benchMass, setupMass } from "./suites/mass.js";
 import { benchAgent } from "./suites/agent.js";
 import { benchApi } from "./suites/api.js";
 
-const SUITES = ["orchestration", "daemon", "status", "cli", "mass", "agent", "api"] as const;
+const SUITES = ["orchestration", "pairs", "daemon", "status", "cli", "mass", "agent", "api"] as const;
 type Suite = (typeof SUITES)[number];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
@@ -103,7 +103,7 @@ async function buildProbe(): Promise<string> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0 && ["orchestration", "daemon", "status", "mass", "agent"].some((x) => opts.only.has(x as Suite))) {
+  if (process.getuid?.() !== 0 && ["orchestration", "pairs", "daemon", "status", "mass", "agent"].some((x) => opts.only.has(x as Suite))) {
     throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
   }
   if (opts.setup) await setup();
@@ -127,12 +127,18 @@ async function main(): Promise<void> {
   try {
     const floor = await buildFloor();
     const probe = await buildProbe();
-    const needDocker = ["orchestration", "daemon", "status", "mass"].some((x) => opts.only.has(x as Suite));
+    const needDocker = ["orchestration", "pairs", "daemon", "status", "mass"].some((x) => opts.only.has(x as Suite));
     const orch = needDocker ? await setupOrchestration(cleanup, floor, log) : undefined;
     if (orch && opts.only.has("orchestration")) {
       const r = await benchOrchestration(orch, opts.runs, log);
       rows.push(...r.rows);
       all.orchestration = r.samples;
+      loads.push(load1());
+    }
+    if (orch && opts.only.has("pairs")) {
+      const r = await benchPairs(orch, opts.runs * 3, log);
+      rows.push(...r.rows);
+      all.pairs = r.samples;
       loads.push(load1());
     }
     if (orch && opts.only.has("daemon")) {
@@ -179,7 +185,7 @@ async function main(): Promise<void> {
     `svcmgr benchmarks, ${started.toISOString()}`,
     `machine: ${machine()}`,
     `load average (1 min) during the run: ${loads.map((l) => l.toFixed(2)).join(" -> ")}`,
-    `medians of ${opts.runs} runs per benchmark (daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4}, mass: ${Math.max(2, Math.ceil(opts.runs / 2))}, agent's svcmon and API: ${opts.runs * 2})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
+    `medians of ${opts.runs} runs per benchmark (pairs: ${opts.runs * 3}, daemon and status: ${opts.runs * 2}, cli: ${opts.runs * 4}, mass: ${Math.max(2, Math.ceil(opts.runs / 2))}, agent's svcmon and API: ${opts.runs * 2})${opts.calm ? `, each unit started with under ${opts.calm} CPUs busy (or after 3 min of waiting)` : ""}`,
     "",
   ].join("\n");
   process.stdout.write(header + formatTable(rows));

@@ -111,11 +111,11 @@ export interface ResultRow {
   target?: string;
   holds?: boolean;
   note?: string;
-  /** what the samples measure: ms (default), % of one core, MiB */
+  /** what the samples measure: ms (default), % of one core, MiB, a ratio */
   unit?: Unit;
 }
 
-export type Unit = "ms" | "%" | "MiB";
+export type Unit = "ms" | "%" | "MiB" | "x";
 
 export function row(samples: Samples, suite: string, name: string, key: string, base?: { name: string; key: string }, target?: { text: string; check: (median: number, ratio: number | undefined) => boolean }, note?: string): ResultRow {
   const m = samples.median(key);
@@ -139,6 +139,7 @@ const fmtMs = (ms: number | undefined): string => (ms === undefined || Number.is
 
 function fmtValue(v: number | undefined, unit: Unit): string {
   if (unit === "ms" || v === undefined || Number.isNaN(v)) return fmtMs(v);
+  if (unit === "x") return `${v.toFixed(3)}x`;
   return unit === "%" ? `${v.toFixed(2)} %` : `${v.toFixed(1)} MiB`;
 }
 
@@ -159,7 +160,7 @@ export function formatTable(rows: readonly ResultRow[]): string {
     String(r.runs),
     r.baselineName ?? "",
     fmtValue(r.baseline, r.unit ?? "ms"),
-    r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}x`,
+    r.ratio === undefined ? "" : `${r.ratio.toFixed(3)}x`,
     r.target ?? "",
     r.holds === undefined ? "" : r.holds ? "yes" : "NO",
   ]);

@@ -26,6 +26,7 @@
 // start, stop, warm first start, stop. Warm: the daemon is already up, started
 // through `svcmgr -s X docker info`. Cold: it is down.
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
 import { bridgeName, gatewayOf, hostIpv4Addresses } from "../../src/drivers/container-docker/bridge.js";
 import { overlaps, parseCidr } from "../../src/util/ipv4.js";
@@ -39,7 +40,7 @@ import { startImageRegistry } from "../../test/support/registry-images.js";
 import type { FloorSpec } from "../floor.js";
 import { writeCurlFloor, type CurlFloor } from "../curl-floor.js";
 import { floorEnv, measureUnit, NODE, REPO, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
-import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
+import { median, mustRun, quantile, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 
 export const SVC = "busybox.opensvc.com";
 const IMAGE_REF = "opensvc/busybox:date";
@@ -303,6 +304,66 @@ export async function benchOrchestration(e: OrchestrationEnv, runs: number, log:
       rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "bare dockerode floor", key: `dockerode ${what}` }, undefined, "information: what svcmgr adds to dockerode"));
     }
   }
+  return { samples: s, rows };
+}
+
+/** how long a daemon just brought up is left alone before a paired start: the start measures a daemon that is up, not one still starting */
+const PAIR_SETTLE_MS = 500;
+
+/**
+ * `--only pairs`: the later start with the daemon up, svcmgr and the curl
+ * floor back to back, `pairs` times, the one that goes first alternating.
+ * Each of the two gets the same state (the daemon brought up and left alone
+ * for PAIR_SETTLE_MS, its containers created and stopped), at nearly the
+ * same moment, so that a change of the machine's load hits both alike. The
+ * median of the pair-by-pair ratios comes beside the ratio of the medians.
+ */
+export async function benchPairs(e: OrchestrationEnv, pairs: number, log: (s: string) => void): Promise<{ samples: Samples; rows: ResultRow[] }> {
+  const tools = ["svcmgr", "curl"] as const;
+  log("pairs: both services' containers created, then stopped (not timed)");
+  await warmAbsent(e);
+  await mustRun(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) });
+  await mustRun(["/bin/sh", e.curl.run]);
+  for (const tool of tools) await assertRunning(e, tool);
+  await mustRun(["/bin/sh", e.curl.stop]);
+  await mustRun(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) });
+  assertDaemonDown(e, "svcmgr");
+  const s = new Samples();
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    await measureUnit(s, log, async (u) => {
+      const ms: Record<string, number> = {};
+      for (const tool of i % 2 ? [...tools].reverse() : tools) {
+        await daemonUp(e);
+        await sleep(PAIR_SETTLE_MS);
+        ms[tool] = await timeStart(e, tool, false, false);
+        await assertRunning(e, tool);
+        u.add(`${tool} stop`, await timeStop(e, tool));
+        assertDaemonDown(e, tool);
+      }
+      u.add("svcmgr start warm", ms.svcmgr!);
+      u.add("curl start warm", ms.curl!);
+      ratios.push(ms.svcmgr! / ms.curl!);
+    });
+    if ((i + 1) % 10 === 0) log(`pairs: ${i + 1}/${pairs} done`);
+  }
+  await warmAbsent(e);
+  const target = { text: "<= 1.05x floor", check: (_m: number, r: number | undefined) => r !== undefined && r <= 1.05 };
+  const rows: ResultRow[] = [
+    row(s, "pairs", "svcmgr start warm", "svcmgr start warm", { name: "curl floor", key: "curl start warm" }, target),
+    {
+      suite: "pairs",
+      name: "svcmgr / curl floor, pair by pair",
+      median: median(ratios),
+      q1: quantile(ratios, 0.25),
+      q3: quantile(ratios, 0.75),
+      runs: ratios.length,
+      unit: "x",
+      target: target.text,
+      holds: median(ratios) <= 1.05,
+      note: "the median of the pairs' ratios",
+    },
+  ];
   return { samples: s, rows };
 }
 
