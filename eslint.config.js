@@ -37,8 +37,8 @@ export default tseslint.config(
     files: ["bench/**/*.cjs"],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: "commonjs",
-      parserOptions: { project: false, program: null, projectService: false },
       globals: Object.fromEntries(["require", "process", "Buffer"].map((g) => [g, "readonly"])),
     },
     rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },

@@ -28,6 +28,8 @@ import { benchApi } from "./suites/api.js";
 
 const SUITES = ["orchestration", "pairs", "daemon", "status", "cli", "mass", "agent", "api"] as const;
 type Suite = (typeof SUITES)[number];
+/** the suites that run on the orchestration service's private daemon (set up once for all of them) */
+const DOCKER_SUITES: readonly Suite[] = ["orchestration", "pairs", "daemon", "status", "mass"];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
   let runs = 5;
@@ -103,7 +105,7 @@ async function buildProbe(): Promise<string> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (process.getuid?.() !== 0 && ["orchestration", "pairs", "daemon", "status", "mass", "agent"].some((x) => opts.only.has(x as Suite))) {
+  if (process.getuid?.() !== 0 && [...DOCKER_SUITES, "agent" as const].some((x) => opts.only.has(x))) {
     throw new Error("the docker benchmarks need root (dockerd, bridges, mounts): run as root or --only cli");
   }
   if (opts.setup) await setup();
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
   try {
     const floor = await buildFloor();
     const probe = await buildProbe();
-    const needDocker = ["orchestration", "pairs", "daemon", "status", "mass"].some((x) => opts.only.has(x as Suite));
+    const needDocker = DOCKER_SUITES.some((x) => opts.only.has(x));
     const orch = needDocker ? await setupOrchestration(cleanup, floor, log) : undefined;
     if (orch && opts.only.has("orchestration")) {
       const r = await benchOrchestration(orch, opts.runs, log);

@@ -16,7 +16,7 @@ async function timed(argv: string[], env?: NodeJS.ProcessEnv): Promise<number> {
 
 export async function benchDaemon(e: OrchestrationEnv, probe: string, runs: number, log: (s: string) => void): Promise<{ samples: Samples; rows: ResultRow[] }> {
   const s = new Samples();
-  const floorTimed = (...args: string[]): Promise<number> => timed([NODE, e.floor, e.floorSpec, ...args, "--time"]);
+  const floorTimed = (...args: string[]): Promise<number> => timed([NODE, e.floor, e.specs.floor, ...args, "--time"]);
   const up = (): boolean => {
     const pid = readPidFile(`${e.state}/docker.pid`);
     return pid !== undefined && pidAlive(pid);

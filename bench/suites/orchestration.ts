@@ -40,7 +40,7 @@ import { startImageRegistry } from "../../test/support/registry-images.js";
 import type { FloorSpec } from "../floor.js";
 import { writeCurlFloor, type CurlFloor } from "../curl-floor.js";
 import { floorEnv, measureUnit, NODE, REPO, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
-import { median, mustRun, quantile, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
+import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 
 export const SVC = "busybox.opensvc.com";
 const IMAGE_REF = "opensvc/busybox:date";
@@ -59,10 +59,8 @@ export interface OrchestrationEnv {
   socket: string;
   image: string;
   floor: string;
-  floorSpec: string;
-  floorNoCheckSpec: string;
-  dockerodeSpec: string;
-  nodeHttpSpec: string;
+  /** the spec file of each Node contender (floor.ts, node-http-floor.cjs); the floor's also serves daemon-up and daemon-down */
+  specs: Record<NodeTool, string>;
   /** the API version svcmgr pins its calls to on this daemon */
   api: string;
   composeFile: string;
@@ -70,7 +68,8 @@ export interface OrchestrationEnv {
   docker: Docker;
 }
 
-type Tool = "svcmgr" | "curl" | "floor" | "floor-nocheck" | "dockerode" | "nodehttp" | "compose";
+type NodeTool = "floor" | "floor-nocheck" | "dockerode" | "nodehttp";
+type Tool = "svcmgr" | "curl" | NodeTool | "compose";
 const TOOLS: Tool[] = ["svcmgr", "curl", "floor", "floor-nocheck", "dockerode", "nodehttp", "compose"];
 const NODE_HTTP_FLOOR = path.join(REPO, "bench", "node-http-floor.cjs");
 
@@ -152,21 +151,18 @@ export async function setupOrchestration(cleanup: Cleanup, floorLauncher: string
     settleMs,
     daemon: { argv, pidFile: path.join(state, "docker.pid"), logFile: path.join(state, "dockerd.log"), execRoot: execRootFor(RUN_DIR, state), bridge: bridgeName(state), gateway: gatewayOf(bridgeCidr) },
   });
-  const floorSpec = path.join(root, "floor.json");
-  const floorNoCheckSpec = path.join(root, "floor-nocheck.json");
-  writeFile(floorSpec, JSON.stringify(spec("floor", SETTLE_MS), null, 2));
-  writeFile(floorNoCheckSpec, JSON.stringify(spec("floor-nocheck", 0), null, 2));
-  const dockerodeSpec = path.join(root, "dockerode.json");
-  const nodeHttpSpec = path.join(root, "nodehttp.json");
-  writeFile(dockerodeSpec, JSON.stringify(spec("dockerode", 0), null, 2));
-  writeFile(nodeHttpSpec, JSON.stringify(spec("nodehttp", 0), null, 2));
+  const specs = {} as Record<NodeTool, string>;
+  for (const tool of ["floor", "floor-nocheck", "dockerode", "nodehttp"] as const) {
+    specs[tool] = path.join(root, `${tool}.json`);
+    writeFile(specs[tool], JSON.stringify(spec(tool, tool === "floor" ? SETTLE_MS : 0), null, 2));
+  }
   const compose = path.join(root, "compose", "docker-compose.yml");
   writeFile(compose, composeFile(image));
   const docker = new Docker({ socketPath: socket });
   // the API version svcmgr pins its calls to: min(the daemon's, the newest it was tested with)
   const api = pinApiVersion(((await docker.version()) as { ApiVersion: string }).ApiVersion);
   const curl = writeCurlFloor(path.join(root, "curl"), spec("curl", 0), api);
-  return { root, state, socket, image, floor: floorLauncher, floorSpec, floorNoCheckSpec, dockerodeSpec, nodeHttpSpec, api, composeFile: compose, curl, docker };
+  return { root, state, socket, image, floor: floorLauncher, specs, api, composeFile: compose, curl, docker };
 }
 
 // ---- the states a measurement starts from (not timed) ----------------------
@@ -212,27 +208,29 @@ function composeEnv(e: OrchestrationEnv): NodeJS.ProcessEnv {
   return { ...process.env, DOCKER_HOST: `unix://${e.socket}`, COMPOSE_INTERACTIVE_NO_CLI: "1" };
 }
 
+/** A run of the Node floor program (floor.ts) on `spec`. */
+async function floorMs(e: OrchestrationEnv, spec: string, ...args: string[]): Promise<number> {
+  return (await timeProcess([NODE, e.floor, spec, ...args], { env: floorEnv() })).ms;
+}
+
+/** For a cold start of a contender that does not start the daemon itself: the Node floor's daemon-up first. */
+const daemonUpMs = (e: OrchestrationEnv, cold: boolean): Promise<number> => (cold ? floorMs(e, e.specs.floor, "daemon-up") : Promise.resolve(0));
+
 async function timeStart(e: OrchestrationEnv, tool: Tool, first: boolean, cold: boolean): Promise<number> {
+  const mode = first ? "run" : "start";
   switch (tool) {
     case "svcmgr":
       return (await timeProcess(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) })).ms;
-    case "curl": {
-      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"], { env: floorEnv() })).ms : 0;
-      return daemon + (await timeProcess(["/bin/sh", first ? e.curl.run : e.curl.start])).ms;
-    }
+    case "curl":
+      return (await daemonUpMs(e, cold)) + (await timeProcess(["/bin/sh", first ? e.curl.run : e.curl.start])).ms;
     case "floor":
     case "floor-nocheck":
-      return (await timeProcess([NODE, e.floor, tool === "floor" ? e.floorSpec : e.floorNoCheckSpec, first ? "run" : "start", ...(cold ? ["--cold"] : [])], { env: floorEnv() })).ms;
     case "dockerode":
-      return (await timeProcess([NODE, e.floor, e.dockerodeSpec, first ? "run" : "start", "--bare", ...(cold ? ["--cold"] : [])], { env: floorEnv() })).ms;
-    case "nodehttp": {
-      const daemon = cold ? (await timeProcess([NODE, e.floor, e.nodeHttpSpec, "daemon-up"], { env: floorEnv() })).ms : 0;
-      return daemon + (await timeProcess([NODE, NODE_HTTP_FLOOR, e.nodeHttpSpec, e.api, first ? "run" : "start"], { env: floorEnv() })).ms;
-    }
-    case "compose": {
-      const daemon = cold ? (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-up"], { env: floorEnv() })).ms : 0;
-      return daemon + (await timeProcess(composeArgv(e, ...(first ? ["up", "-d"] : ["start"])), { env: composeEnv(e) })).ms;
-    }
+      return floorMs(e, e.specs[tool], mode, ...(tool === "dockerode" ? ["--bare"] : []), ...(cold ? ["--cold"] : []));
+    case "nodehttp":
+      return (await daemonUpMs(e, cold)) + (await timeProcess([NODE, NODE_HTTP_FLOOR, e.specs.nodehttp, e.api, mode], { env: floorEnv() })).ms;
+    case "compose":
+      return (await daemonUpMs(e, cold)) + (await timeProcess(composeArgv(e, ...(first ? ["up", "-d"] : ["start"])), { env: composeEnv(e) })).ms;
   }
 }
 
@@ -240,21 +238,15 @@ async function timeStop(e: OrchestrationEnv, tool: Tool): Promise<number> {
   switch (tool) {
     case "svcmgr":
       return (await timeProcess(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) })).ms;
-    case "curl": {
-      const ms = (await timeProcess(["/bin/sh", e.curl.stop])).ms;
-      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"], { env: floorEnv() })).ms;
-    }
+    case "curl":
+      return (await timeProcess(["/bin/sh", e.curl.stop])).ms + (await floorMs(e, e.specs.floor, "daemon-down"));
     case "floor":
     case "floor-nocheck":
     case "dockerode":
-    case "nodehttp": {
-      const spec = { floor: e.floorSpec, "floor-nocheck": e.floorNoCheckSpec, dockerode: e.dockerodeSpec, nodehttp: e.nodeHttpSpec }[tool];
-      return (await timeProcess([NODE, e.floor, spec, "stop"], { env: floorEnv() })).ms;
-    }
-    case "compose": {
-      const ms = (await timeProcess(composeArgv(e, "stop"), { env: composeEnv(e) })).ms;
-      return ms + (await timeProcess([NODE, e.floor, e.floorSpec, "daemon-down"], { env: floorEnv() })).ms;
-    }
+    case "nodehttp":
+      return floorMs(e, e.specs[tool], "stop");
+    case "compose":
+      return (await timeProcess(composeArgv(e, "stop"), { env: composeEnv(e) })).ms + (await floorMs(e, e.specs.floor, "daemon-down"));
   }
 }
 
@@ -329,7 +321,6 @@ export async function benchPairs(e: OrchestrationEnv, pairs: number, log: (s: st
   await mustRun(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) });
   assertDaemonDown(e, "svcmgr");
   const s = new Samples();
-  const ratios: number[] = [];
   for (let i = 0; i < pairs; i++) {
     await measureUnit(s, log, async (u) => {
       const ms: Record<string, number> = {};
@@ -338,31 +329,20 @@ export async function benchPairs(e: OrchestrationEnv, pairs: number, log: (s: st
         await sleep(PAIR_SETTLE_MS);
         ms[tool] = await timeStart(e, tool, false, false);
         await assertRunning(e, tool);
-        u.add(`${tool} stop`, await timeStop(e, tool));
+        await timeStop(e, tool);
         assertDaemonDown(e, tool);
       }
       u.add("svcmgr start warm", ms.svcmgr!);
       u.add("curl start warm", ms.curl!);
-      ratios.push(ms.svcmgr! / ms.curl!);
+      u.add("svcmgr / curl", ms.svcmgr! / ms.curl!);
     });
     if ((i + 1) % 10 === 0) log(`pairs: ${i + 1}/${pairs} done`);
   }
   await warmAbsent(e);
-  const target = { text: "<= 1.05x floor", check: (_m: number, r: number | undefined) => r !== undefined && r <= 1.05 };
+  const lt = (check: (median: number, ratio: number | undefined) => boolean) => ({ text: "<= 1.05x floor", check });
   const rows: ResultRow[] = [
-    row(s, "pairs", "svcmgr start warm", "svcmgr start warm", { name: "curl floor", key: "curl start warm" }, target),
-    {
-      suite: "pairs",
-      name: "svcmgr / curl floor, pair by pair",
-      median: median(ratios),
-      q1: quantile(ratios, 0.25),
-      q3: quantile(ratios, 0.75),
-      runs: ratios.length,
-      unit: "x",
-      target: target.text,
-      holds: median(ratios) <= 1.05,
-      note: "the median of the pairs' ratios",
-    },
+    row(s, "pairs", "svcmgr start warm", "svcmgr start warm", { name: "curl floor", key: "curl start warm" }, lt((_m, r) => r !== undefined && r <= 1.05)),
+    { ...row(s, "pairs", "svcmgr / curl floor, pair by pair", "svcmgr / curl", undefined, lt((m) => m <= 1.05), "the median of the pairs' ratios"), unit: "x" },
   ];
   return { samples: s, rows };
 }
