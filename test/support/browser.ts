@@ -73,7 +73,8 @@ export async function launchChromium(ports: number[]): Promise<RealBrowser> {
     const script = [
       "ip link set lo up",
       `${sh(process.execPath)} --import tsx ${sh(path.join(REPO, "test/support/forward.ts"))} ${inside.map(sh).join(" ")} >&2 &`,
-      `exec ${sh(CHROMIUM)} ${args.map(sh).join(" ")}`,
+      // its temporary files (the profile's singleton socket, /tmp/org.chromium.Chromium.*) in our dir, which cleanup() removes: the SIGKILL below leaves them otherwise
+      `exec env TMPDIR=${sh(dir)} ${sh(CHROMIUM)} ${args.map(sh).join(" ")}`,
     ].join("\n");
     // its own process group (detached), in a new network namespace with only lo
     child = spawn("unshare", ["--net", "--", "sh", "-c", script], { detached: true, cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
