@@ -105,6 +105,9 @@ describe("the agent's API", { skip }, () => {
         fs.writeFileSync(r.file(`etc/${s}.conf`), conf.join("\n"));
       }
     }
+    // root's only: an app whose check looks, then takes a while to answer, so that the agent's own evaluations lag behind an action's
+    const slow = ["[DEFAULT]", "autostart_node = nobody", "", "[app#1]", `start = /usr/bin/touch ${flag("slow1")}`, `stop = /bin/rm -f ${flag("slow1")}`, `check = /bin/sh -c 'test -e ${flag("slow1")}; up=$?; sleep 0.4; exit $up'`, ""];
+    fs.writeFileSync(r.file("etc/slow1.conf"), slow.join("\n"));
     ok(r.run(["daemon", "start"], { env: { SVCMGR_BOOT_ID_FILE: r.file("boot_id") } }), "daemon start");
   });
 
@@ -219,6 +222,22 @@ describe("the agent's API", { skip }, () => {
     resumed.close();
     assert.equal(resumed.events[0]!.id > begin.id, true, "nothing at or before the given id");
     assert.deepEqual(resumed.events.slice(0, resumed.events.indexOf(again) + 1).map((e) => e.id), ids.slice(ids.indexOf(begin.id) + 1, ids.indexOf(down.id) + 1), "the same events, in order");
+  });
+
+  test("an action run by the agent: once its status event is out, the service's page says the same", async () => {
+    const reader = readEvents(api);
+    await new Promise((res) => setTimeout(res, 200));
+    try {
+      assert.equal((await request(api, "POST", "/v1/services/slow1/actions/start", "{}")).status, 202);
+      await reader.until((e) => e.event === "status" && e.data.service === "slow1" && e.data.rid === "app#1" && e.data.to === "up", 10_000);
+      // what a live page does on that event: it asks for the service
+      const got = (await request(api, "GET", "/v1/services/slow1")).json() as { overall: string; resources: { rid: string; status: string }[] };
+      assert.equal(got.resources.find((x) => x.rid === "app#1")?.status, "up", "the event said up; the service's view must too");
+      assert.equal(got.overall, "up");
+    } finally {
+      reader.close();
+      r.run(["-s", "slow1", "stop"]);
+    }
   });
 
   test("a team's event stream carries its own services' events only", async () => {

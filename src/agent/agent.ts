@@ -120,6 +120,7 @@ export class Agent implements ApiContext {
         this.cluster = node;
       }
       this.unsubscribe = this.manager.on((e) => this.fromManager(e));
+      this.manager.adoptActionStatus = (st) => this.monitors.get(st.name)?.adopt(st) ?? st;
       this.api = await Listener.open(this, { visible: () => true }, apiSocket(this.paths), { gid: 0, mode: 0o600 });
       this.teams = new TeamSockets(this, path.join(agentDir(this.paths), "team"), (s) => this.monitors.get(s)?.socketGroup, this.log);
       if (this.opts.listen) {
@@ -150,6 +151,7 @@ export class Agent implements ApiContext {
     await this.api?.close();
     await this.teams?.close();
     this.unsubscribe?.();
+    this.manager.adoptActionStatus = undefined;
     await this.syncing;
     await this.cluster?.close();
     await Promise.all([...this.monitors.values()].map((m) => m.close()));

@@ -97,6 +97,8 @@ export class ServiceMonitor {
   /** evaluation requests coalesce: the rids asked for while one runs are evaluated right after it */
   private queued: Set<string> | "all" | undefined;
   private evaluating: Promise<void> | undefined;
+  /** when an action of this agent last handed its final status over (adopt()): an evaluation begun before it is older */
+  private adoptedAt = 0;
   private daemonUp: boolean | undefined;
   private lastEventTime: number | undefined;
   private readonly reasons = new Map<string, { reason: string; action: "start" | "restart" }>();
@@ -344,15 +346,34 @@ export class ServiceMonitor {
       return;
     }
     if (rt !== this.rt) return; // reloaded meanwhile
-    for (const r of fresh) this.resources.set(r.rid, r);
-    const ordered = rt.config.resources.map((r) => this.resources.get(r.rid)).filter((r): r is ResourceStatus => r !== undefined);
-    this.status = rt.summarize(ordered.map((r) => this.annotated(r)), this.serviceLog());
-    this.host.manager.noteStatus(this.status);
-    await writeStatusCache(this.host.paths, this.status, { startedAt }).catch((e: unknown) => this.log.debug(`status cache: ${errorMessage(e)}`));
+    // an action of this agent ended while this one looked: its status, taken over, is the newer one (nothing to repair on what this saw before)
+    if (startedAt < this.adoptedAt) return;
+    const status = this.keep(rt, fresh);
+    this.host.manager.noteStatus(status);
+    await writeStatusCache(this.host.paths, status, { startedAt }).catch((e: unknown) => this.log.debug(`status cache: ${errorMessage(e)}`));
     await this.reconcile(fresh);
   }
 
   /** A resource's status with the agent's word on it: its restart limit reached. */
+  /**
+   * The status an action of this agent ended with (its last look, newer than
+   * any evaluation of this monitor's under way): kept as this monitor's own,
+   * annotated as an evaluation is, and returned so.
+   */
+  adopt(st: ServiceStatus): ServiceStatus {
+    const rt = this.rt;
+    if (this.closed || !rt) return st;
+    this.adoptedAt = Date.now();
+    return this.keep(rt, st.resources);
+  }
+
+  /** These resources' statuses kept, and the service's status made again from every one kept (in config order). */
+  private keep(rt: ServiceRuntime, resources: readonly ResourceStatus[]): ServiceStatus {
+    for (const r of resources) this.resources.set(r.rid, r);
+    const ordered = rt.config.resources.map((r) => this.resources.get(r.rid)).filter((r): r is ResourceStatus => r !== undefined);
+    return (this.status = rt.summarize(ordered.map((r) => this.annotated(r)), this.serviceLog()));
+  }
+
   private annotated(r: ResourceStatus): ResourceStatus {
     const c = this.book.counters(r.rid);
     if (!c.exhausted) return r;

@@ -94,6 +94,12 @@ export class ServiceManager {
   private readonly lastStatus = new Map<string, ServiceStatus>();
   /** set when this node is part of a cluster */
   cluster: ClusterHooks | undefined;
+  /**
+   * Set by the agent: the status an action ends with becomes its monitor's
+   * (as the monitor keeps it) before its changes are told, so that whoever
+   * asks for the service on those events gets what they say.
+   */
+  adoptActionStatus: ((st: ServiceStatus) => ServiceStatus) | undefined;
 
   constructor(opts: ManagerOptions) {
     this.paths = opts.paths;
@@ -318,7 +324,7 @@ export class ServiceManager {
         });
         if (!opts.dryRun) {
           this.emit({ type: "action", phase: "end", service: name, action, ok: outcome.ok, error: outcome.error, rolledBack: outcome.rolledBack, repair: opts.repair !== undefined });
-          if (outcome.status) this.noteStatus(outcome.status);
+          if (outcome.status) this.noteStatus(this.adoptActionStatus?.(outcome.status) ?? outcome.status);
         }
         return { service: name, action, kind: "done", ...outcome };
       } finally {
