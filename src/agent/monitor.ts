@@ -354,7 +354,6 @@ export class ServiceMonitor {
     await this.reconcile(fresh);
   }
 
-  /** A resource's status with the agent's word on it: its restart limit reached. */
   /**
    * The status an action of this agent ended with (its last look, newer than
    * any evaluation of this monitor's under way): kept as this monitor's own,
@@ -374,6 +373,7 @@ export class ServiceMonitor {
     return (this.status = rt.summarize(ordered.map((r) => this.annotated(r)), this.serviceLog()));
   }
 
+  /** A resource's status with the agent's word on it: its restart limit reached. */
   private annotated(r: ResourceStatus): ResourceStatus {
     const c = this.book.counters(r.rid);
     if (!c.exhausted) return r;

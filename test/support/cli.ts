@@ -80,9 +80,10 @@ function running(pid: number): boolean {
 }
 
 /**
- * Like `command | head -1`: the command's first output is read, then, once
- * it has been quiet for 250 ms, its stdout pipe closed; `runningAfterClose` says whether it still ran 300 ms
- * later; `meanwhile` runs then (something that makes it write again).
+ * Like `command | head -1`: the command's first output is read and, once
+ * it has been quiet for 250 ms (a log's backlog may come in several reads),
+ * its stdout pipe closed; `runningAfterClose` says whether it still ran
+ * 300 ms later; `meanwhile` runs then (something that makes it write again).
  * Resolves with its exit code (null: killed) and stderr. Its process group
  * is killed when it has not exited 10 s after each step, and always by the
  * end, so a test that fails leaves nothing running.
@@ -107,17 +108,19 @@ export async function readFirstThenClose(argv: string[], env: NodeJS.ProcessEnv,
   try {
     const printed = await within(Promise.race([new Promise<true>((resolve) => child.stdout.once("data", () => resolve(true))), exited.then(() => false)]));
     if (!printed) return { code: null, stderr: `${stderr}(no output ${printed === false ? "before it exited" : "within 10 s"})`, runningAfterClose: false };
-    // what it had to print at once (a log's backlog) may come in several reads:
-    // the pipe closes once it has been quiet for 250 ms, so that only what
-    // `meanwhile` makes it print later meets the closed pipe
-    const quietBy = Date.now() + 10_000;
-    while (Date.now() < quietBy) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const more = await Promise.race([new Promise<true>((resolve) => child.stdout.once("data", () => resolve(true))), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 250)))]);
-      clearTimeout(timer);
-      if (!more) break;
-    }
-    child.stdout.removeAllListeners("data");
+    // only what `meanwhile` makes it print is to meet the closed pipe: the rest of what it printed at once is read first
+    let quiet: ReturnType<typeof setTimeout> | undefined;
+    await within(
+      new Promise<void>((resolve) => {
+        const again = (): void => {
+          clearTimeout(quiet);
+          quiet = setTimeout(resolve, 250);
+        };
+        child.stdout.on("data", again);
+        again();
+      }),
+    );
+    clearTimeout(quiet);
     child.stdout.destroy();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const runningAfterClose = running(child.pid!);
