@@ -179,18 +179,25 @@ export class ServiceMonitor {
     this.dirWatcher = fs.watch(dir, { persistent: false }, (_event, file) => {
       if (!file || file.endsWith(".tmp") || file.startsWith("status.json")) return;
       if (file === "docker.pid" || file === "docker.sock") this.wake?.();
-      if (file === "action.lock") this.lockChanged();
+      const ownAction = file === "action.lock" ? this.lockChanged() : this.lockSeen === undefined && this.ownLock();
       if (file === "intent.json") this.intent = readIntent(this.host.paths, this.name).resources;
-      if (file === "action.lock" || file === "intent.json" || file === "frozen") void this.refresh("all");
+      // an action of this agent's hands its final status over when it ends (adopt()): a look at what it is doing meanwhile is not needed
+      if ((file === "action.lock" || file === "intent.json" || file === "frozen") && !ownAction) void this.refresh("all");
     });
     this.dirWatcher.on("error", (e) => this.log.warn(`state dir watch: ${errorMessage(e)}`));
   }
 
   private lockSeen: { pid: number; action: string } | undefined;
 
-  /** An action of another process begins or ends: its lock file appears or goes. */
-  private lockChanged(): void {
+  /** Is the service's lock held by this agent (an action it runs: the API's, a repair)? */
+  private ownLock(): boolean {
+    return lockHolder(path.join(stateDir(this.host.paths, this.name), "action.lock"))?.pid === process.pid;
+  }
+
+  /** An action of another process begins or ends: its lock file appears or goes. True: the lock is this agent's own. */
+  private lockChanged(): boolean {
     const holder = lockHolder(path.join(stateDir(this.host.paths, this.name), "action.lock"));
+    if (holder?.pid === process.pid) return true;
     const prev = this.lockSeen;
     if (holder && holder.pid !== process.pid && holder.pid !== prev?.pid) {
       if (prev) this.host.emit({ type: "action", service: this.name, phase: "end", action: prev.action, pid: prev.pid });
@@ -201,6 +208,7 @@ export class ServiceMonitor {
       this.host.emit({ type: "action", service: this.name, phase: "end", action: prev.action, pid: prev.pid });
       this.operatorActed();
     }
+    return false;
   }
 
   /** An operator acted on the service (the CLI, the API): every resource's tries start again, monitor_action may run again. */
