@@ -30,7 +30,24 @@ const file = (rel) => path.join(__dirname, rel);
 const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const bundle = file("../dist/bundle/svcmgr.cjs");
 
+// A start, stop or restart of root's goes to a running agent when it may
+// (src/cli/handover.ts decides, and gives the command back otherwise): that
+// small module is loaded first, the CLI only if it gives the command back.
+const HANDED_OVER = new Set(["start", "stop", "restart"]);
+const handover = file("../dist/bundle/handover.cjs");
+
+async function handedOver() {
+  if (process.getuid?.() !== 0 || !process.argv.slice(2).some((a) => HANDED_OVER.has(a))) return undefined;
+  const { handOver } = mtime(handover) >= mtime(file("../dist/cli/handover.js")) ? require(handover) : await import(pathToFileURL(file("../dist/cli/handover.js")).href);
+  return handOver(process.argv);
+}
+
 (async () => {
+  const code = await handedOver();
+  if (code !== undefined) {
+    process.exitCode = code;
+    return;
+  }
   let main;
   let saveCache;
   let actionRan;

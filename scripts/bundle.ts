@@ -35,9 +35,28 @@ const result = await build({
   absWorkingDir: repo,
 });
 
+// The root CLI's hand-over to a running agent (src/cli/handover.ts), which
+// bin/svcmgr.js loads before the CLI for a start, stop or restart: its own
+// small file (~20 modules of node's and svcmgr's, no dependency), so that a
+// command the agent takes loads nothing else.
+const handover = path.join(outdir, "handover.cjs");
+const small = await build({
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  logLevel: "warning",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  entryPoints: [path.join(repo, "src", "cli", "handover.ts")],
+  outfile: handover,
+  write: false,
+  absWorkingDir: repo,
+});
+
 // Replace files atomically: svcmgr may be starting right now (tests run it while they rebuild).
 fs.mkdirSync(outdir, { recursive: true });
-for (const f of result.outputFiles) {
+for (const f of [...result.outputFiles, ...small.outputFiles]) {
   const tmp = `${f.path}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, f.contents);
   fs.renameSync(tmp, f.path);
@@ -48,7 +67,7 @@ fs.rmSync(`${bundle}.cache.kinds`, { force: true });
 // Earlier layouts (ESM chunks) and stray temp files, once nothing can be using them.
 for (const f of fs.readdirSync(outdir)) {
   const file = path.join(outdir, f);
-  if (!file.startsWith(bundle) && Date.now() - fs.statSync(file).mtimeMs > 3_600_000) fs.rmSync(file, { force: true });
+  if (!file.startsWith(bundle) && file !== handover && Date.now() - fs.statSync(file).mtimeMs > 3_600_000) fs.rmSync(file, { force: true });
 }
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "svcmgr-bundle-"));

@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { CliRoot, readFirstThenClose } from "./support/cli.js";
+import { CliRoot, LAUNCHER, readFirstThenClose } from "./support/cli.js";
+import { until } from "./support/web.js";
 import { isRoot } from "./support/docker-fixture.js";
 import { ok } from "./support/reliability.js";
 import { onSse, type SseEvent } from "./support/sse.js";
@@ -108,6 +109,11 @@ describe("the agent's API", { skip }, () => {
     // root's only: an app whose check looks, then takes a while to answer, so that the agent's own evaluations lag behind an action's
     const slow = ["[DEFAULT]", "autostart_node = nobody", "", "[app#1]", `start = /usr/bin/touch ${flag("slow1")}`, `stop = /bin/rm -f ${flag("slow1")}`, `check = /bin/sh -c 'test -e ${flag("slow1")}; up=$?; sleep 0.4; exit $up'`, ""];
     fs.writeFileSync(r.file("etc/slow1.conf"), slow.join("\n"));
+    // root's only, for the CLI's hand-over to the agent: a start that fails (rolled back), a start that takes 1.5 s
+    const failing = ["[DEFAULT]", "autostart_node = nobody", "", "[app#1]", `start = /usr/bin/touch ${flag("fail1")}`, `stop = /bin/rm -f ${flag("fail1")}`, `check = /usr/bin/test -e ${flag("fail1")}`, "", "[app#2]", "start = /bin/false", "check = /bin/false", ""];
+    fs.writeFileSync(r.file("etc/fail1.conf"), failing.join("\n"));
+    const long = ["[DEFAULT]", "autostart_node = nobody", "", "[app#1]", `start = /bin/sh -c 'sleep 1.5; touch ${flag("long1")}'`, `stop = /bin/rm -f ${flag("long1")}`, `check = /usr/bin/test -e ${flag("long1")}`, ""];
+    fs.writeFileSync(r.file("etc/long1.conf"), long.join("\n"));
     ok(r.run(["daemon", "start"], { env: { SVCMGR_BOOT_ID_FILE: r.file("boot_id") } }), "daemon start");
   });
 
@@ -237,6 +243,123 @@ describe("the agent's API", { skip }, () => {
     } finally {
       reader.close();
       r.run(["-s", "slow1", "stop"]);
+    }
+  });
+
+  test("an action followed (?follow=1): its lines as they are written, then its end; a late follower gets the same; another team's socket has no such action", async () => {
+    const posted = await request(api, "POST", "/v1/services/slow1/actions/start", "{}");
+    assert.equal(posted.status, 202, posted.text);
+    const id = (posted.json() as { id: string }).id;
+    const follow = (socket: string) =>
+      new Promise<{ status: number; type: string | undefined; items: { at: number; item: Record<string, unknown> }[] }>((resolve, reject) => {
+        const items: { at: number; item: Record<string, unknown> }[] = [];
+        http
+          .get({ socketPath: socket, path: `/v1/actions/${id}?follow=1`, agent: false }, (res) => {
+            let buf = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => {
+              buf += d;
+              for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+                items.push({ at: performance.now(), item: JSON.parse(buf.slice(0, i)) as Record<string, unknown> });
+                buf = buf.slice(i + 1);
+              }
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], items }));
+          })
+          .on("error", reject);
+      });
+    try {
+      const live = await follow(api);
+      assert.equal(live.status, 200);
+      assert.match(live.type ?? "", /application\/x-ndjson/);
+      const end = live.items.at(-1)!;
+      assert.deepEqual(end.item, { type: "end", state: "succeeded", exitCode: 0 }, "its end, last");
+      const lines = live.items.slice(0, -1);
+      assert.ok(lines.length > 0 && lines.every((l) => l.item.type === "line"), JSON.stringify(live.items));
+      const touch = lines.find((l) => /\/usr\/bin\/touch /.test(String(l.item.msg)));
+      assert.ok(touch, "the start's command line");
+      // the check answers 0.4 s after it looks: the touch was streamed while the action still ran
+      assert.ok(end.at - touch.at > 250, `the start's line came ${Math.round(end.at - touch.at)} ms before the end: streamed, not sent at the end`);
+      const record = (await request(api, "GET", `/v1/actions/${id}`)).json() as { lines: { msg: string }[] };
+      assert.deepEqual(lines.map((l) => l.item.msg), record.lines.map((l) => l.msg), "the record's lines, in order");
+      const late = await follow(api);
+      assert.deepEqual(late.items.map((i) => i.item), live.items.map((i) => i.item), "a follower after the end gets the same");
+      const other = await follow(team(teams[0].group));
+      assert.equal(other.status, 404, "slow1 is root's: no such action on a team's socket");
+    } finally {
+      r.run(["-s", "slow1", "stop"]);
+    }
+  });
+
+  /** the last action of a service, as its history says: who ran it */
+  const lastBy = async (svc: string) => ((await request(api, "GET", `/v1/services/${svc}/history`)).json() as { action: string; by: string; ok?: boolean }[])[0];
+  /** a command's output without what differs from run to run */
+  const sameness = (out: string) => out.replace(/^\d\d:\d\d:\d\d /gm, "");
+
+  test("root's start and stop are the agent's when it runs, printed as the CLI prints its own; --local and options the API has no field for stay in the CLI", async () => {
+    const local = r.run(["-s", "a2", "start", "--local"]);
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal((await lastBy("a2"))?.by, "other", "--local: run by the CLI itself");
+    ok(r.run(["-s", "a2", "stop", "--local"]), "stop --local");
+
+    const handed = r.run(["-s", "a2", "start"]);
+    assert.equal(handed.code, 0, handed.stderr);
+    assert.ok(fs.existsSync(flag("a2")), "started for real");
+    const last = await lastBy("a2");
+    assert.deepEqual([last?.action, last?.by, last?.ok], ["start", "agent", true], "run by the agent");
+    assert.equal(sameness(handed.stdout), sameness(local.stdout), "the same lines as the CLI's own start");
+    assert.equal(handed.stderr, "");
+
+    const stop = r.run(["-s", "a2", "stop"]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await lastBy("a2"))?.by, "agent");
+    assert.ok(!fs.existsSync(flag("a2")), "stopped for real");
+    assert.match(stop.stdout, /A2\.APP#1 {3}\/bin\/rm -f /);
+
+    // an option of the CLI's own: the CLI runs it
+    ok(r.run(["-s", "a2", "start", "--waitlock", "5"]), "start --waitlock");
+    assert.equal((await lastBy("a2"))?.by, "other", "--waitlock: the CLI's");
+    ok(r.run(["-s", "a2", "stop", "--local"]), "stop --local");
+  });
+
+  test("a failed start handed over: exit 1 and its rollback printed, as the CLI's own; a refused one: the CLI's error and exit 2", async () => {
+    const local = r.run(["-s", "fail1", "start", "--local"]);
+    const handed = r.run(["-s", "fail1", "start"]);
+    assert.equal(local.code, 1, local.stdout + local.stderr);
+    assert.equal(handed.code, 1, handed.stdout + handed.stderr);
+    assert.equal((await lastBy("fail1"))?.by, "agent");
+    assert.match(handed.stdout, /FAIL1\.APP#1 {3}\/bin\/rm -f /, "rolled back");
+    assert.ok(!fs.existsSync(flag("fail1")), "nothing left up");
+    assert.equal(sameness(handed.stdout), sameness(local.stdout));
+    assert.equal(handed.stderr, local.stderr);
+
+    const badLocal = r.run(["-s", "fail1", "start", "--rid", "app#9", "--local"]);
+    const bad = r.run(["-s", "fail1", "start", "--rid", "app#9"]);
+    assert.equal(badLocal.code, 2, badLocal.stderr);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.equal(bad.stderr, badLocal.stderr, "the same error");
+    assert.notEqual(bad.stderr, "");
+  });
+
+  test("Ctrl-C while a handed-over start runs: the CLI says the agent carries on, exits 130, and the start completes", async () => {
+    const child = spawn(LAUNCHER, ["-s", "long1", "start"], { env: r.env });
+    let stderr = "";
+    let stdout = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+    try {
+      // the agent runs it: its first line, the start's command, is printed
+      await until("the start's first line", () => /LONG1\.APP#1 {3}\/bin\/sh -c /.test(stdout), 5000);
+      child.kill("SIGINT");
+      assert.equal(await exited, 130);
+      assert.match(stderr, /interrupted; the agent carries on with long1's start/);
+      await until("the start to go on to its end", () => fs.existsSync(flag("long1")), 10_000);
+      const last = await until("long1's start in its history", async () => ((await lastBy("long1"))?.ok === true ? lastBy("long1") : undefined), 5000);
+      assert.equal(last?.by, "agent");
+    } finally {
+      child.kill("SIGKILL");
+      r.run(["-s", "long1", "stop", "--local"]);
     }
   });
 

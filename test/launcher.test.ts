@@ -1,12 +1,14 @@
 // The launcher (bin/svcmgr.js) as a command: NODE_EXTRA_CA_CERTS is kept from
 // node's start-up (node 20 parses the whole CA store when it is set), given
 // back to every child, and loaded after all by a command that may talk TLS
-// (node.conf names an https etcd endpoint), which runs itself again.
+// (node.conf names an https etcd endpoint), which runs itself again. And its
+// hand-over of root's start, stop and restart to the agent, when none is there.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { CliRoot, LAUNCHER, readFirstThenClose } from "./support/cli.js";
+import { until } from "./support/web.js";
 
 // a file that is not there: a node that loads it says so on stderr
 const CA = "/nonexistent/svcmgr-test-ca.pem";
@@ -85,5 +87,30 @@ describe("a reader that goes away", () => {
     const { code, stderr, runningAfterClose } = await piped(["--watch", "--interval", "2"], undefined, "svcmon");
     assert.ok(runningAfterClose, "it was redrawing");
     assert.equal(code, 0, `killed after 10 s, still redrawing: ${stderr}`);
+  });
+});
+
+describe("root's start, stop and restart with no agent to take them", { skip: process.getuid?.() !== 0 ? "the hand-over is root's (run as root)" : false }, () => {
+  const r = new CliRoot("svc-handover-");
+  after(() => r.cleanup());
+
+  test("an agent killed outright (its socket left, nobody listening): the CLI acts itself, as with no agent", async () => {
+    const flag = r.file("up.flag");
+    fs.mkdirSync(r.file("etc"), { recursive: true });
+    fs.writeFileSync(r.file("etc/solo.conf"), `[app#1]\nstart = touch ${flag}\nstop = rm -f ${flag}\ncheck = test -e ${flag}\n`);
+    const sock = r.file("var/_agent/api.sock");
+    fs.mkdirSync(r.file("var/_agent"), { recursive: true });
+    // a listener SIGKILLed leaves its socket file behind, as a killed agent does
+    const holder = spawn(process.execPath, ["-e", "require('net').createServer().listen(process.argv[1])", sock], { stdio: "ignore" });
+    await until("the socket", () => fs.existsSync(sock), 5000);
+    holder.kill("SIGKILL");
+    await new Promise((res) => holder.on("exit", res));
+    assert.ok(fs.existsSync(sock), "the socket stays");
+    for (const action of ["start", "restart", "stop"]) {
+      const res = r.run(["-s", "solo", action]);
+      assert.equal(res.code, 0, `${action}: ${res.stderr}`);
+      assert.match(res.stdout, /SOLO\.APP#1 {3}(touch|rm -f) /, action);
+      assert.equal(fs.existsSync(flag), action !== "stop", `${action} done`);
+    }
   });
 });

@@ -158,7 +158,8 @@ describe("the web dashboard", { skip }, () => {
   });
 
   test("Stop asks first (Escape cancels, by keyboard), then stops the service for real and shows the action and its command line", async () => {
-    ok(r.run(["-s", "app1.dev", "start"]), "start app1.dev");
+    // run by the CLI itself (root's start goes to the agent otherwise): the history shows another process's action too
+    ok(r.run(["-s", "app1.dev", "start", "--local"]), "start app1.dev");
     const page = await loggedIn(tokens.admin);
     // by keyboard: the filter, then the row's link
     await page.focus("#filter");
@@ -189,7 +190,7 @@ describe("the web dashboard", { skip }, () => {
     assert.ok(!fs.existsSync(flag("app1.dev")), "stopped for real");
     assert.match((await card.textContent()) ?? "", new RegExp(`/bin/rm -f ${flag("app1.dev").replace(/[.]/g, "\\.")}`), "its command line");
     await until("app#1 down on the page", async () => (await page.textContent('#tree tr[data-rid="app#1"] td[data-col="status"]')) === "down");
-    // the last actions: the CLI's start and the page's stop, with their command lines
+    // the last actions: the CLI's own start and the page's stop, with their command lines
     const history = await until("the history", async () => {
       const text = (await page.textContent("#history")) ?? "";
       return /stop by the agent — succeeded/.test(text) && text;

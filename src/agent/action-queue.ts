@@ -7,6 +7,7 @@ import type { ActResult, ServiceManager } from "../core/manager.js";
 import type { ServiceAction } from "../actions/execute.js";
 import type { Selection } from "../service/planner.js";
 import type { LogRecord } from "../util/log.js";
+import { errorText } from "../util/errors.js";
 
 export const KEEP_MS = 60 * 60_000;
 export const MAX_PER_SERVICE = 16;
@@ -36,8 +37,23 @@ export interface ActionRequest {
 
 export class QueueFull extends Error {}
 
+/** What a follower of an action reads: each of its log lines as it is written, then its end. */
+export type ActionProgress =
+  | ({ type: "line" } & ActionRecord["lines"][number])
+  | { type: "end"; state: "succeeded" | "failed"; exitCode: number; error: string | undefined; refusal: string | undefined };
+
+interface Kept extends ActionRecord {
+  ended?: number;
+  /** lines ever written (the first ones go past MAX_LINES): where a follower is */
+  written: number;
+  /** the action was refused before it ran (config, lock, a selection that names nothing): what the CLI prints of it on stderr */
+  refusal: string | undefined;
+  /** followers waiting for the next line or the end */
+  wake: Set<() => void>;
+}
+
 export class ActionQueue {
-  private readonly records = new Map<string, ActionRecord & { ended?: number }>();
+  private readonly records = new Map<string, Kept>();
   private readonly active = new Map<string, number>();
 
   constructor(
@@ -58,7 +74,7 @@ export class ActionQueue {
     const n = this.active.get(service) ?? 0;
     if (n >= MAX_PER_SERVICE) throw new QueueFull(`${service}: ${n} actions already waiting`);
     this.active.set(service, n + 1);
-    const rec: ActionRecord & { ended?: number } = {
+    const rec: Kept = {
       id: crypto.randomUUID(),
       service,
       action,
@@ -68,17 +84,27 @@ export class ActionQueue {
       createdAt: new Date(this.now()).toISOString(),
       endedAt: undefined,
       lines: [],
+      written: 0,
+      refusal: undefined,
+      wake: new Set(),
     };
     this.records.set(rec.id, rec);
+    const changed = (): void => {
+      for (const w of rec.wake) w();
+      rec.wake.clear();
+    };
     const sink = {
       write: (l: LogRecord) => {
         if (rec.state === "queued") rec.state = "running";
         rec.lines.push({ time: l.time.toISOString(), level: l.level, ...(l.rid ? { rid: l.rid } : {}), msg: l.msg });
+        rec.written++;
         if (rec.lines.length > MAX_LINES) rec.lines.splice(0, rec.lines.length - MAX_LINES);
+        changed();
       },
     };
     const finish = (ok: boolean, code: number, error?: string, result?: ActResult): void => {
       rec.state = ok ? "succeeded" : "failed";
+      if (result?.kind === "error") rec.refusal = errorText(result.thrown, service);
       rec.exitCode = code;
       rec.error = error;
       rec.ended = this.now();
@@ -86,6 +112,7 @@ export class ActionQueue {
       this.active.set(service, (this.active.get(service) ?? 1) - 1);
       if (this.active.get(service) === 0) this.active.delete(service);
       onEnd?.(this.get(rec.id)!, result);
+      changed();
     };
     void (async () => {
       try {
@@ -104,6 +131,44 @@ export class ActionQueue {
       }
     })();
     return this.get(rec.id)!;
+  }
+
+  /**
+   * An action's lines as they are written, from the first one still kept, then
+   * its end; undefined when there is no such action. Nothing is queued for a
+   * follower: it reads from the record's own bounded lines, at its own pace
+   * (one that fell MAX_LINES behind skips to the oldest line kept).
+   */
+  follow(id: string, signal?: AbortSignal): AsyncGenerator<ActionProgress> | undefined {
+    const rec = this.records.get(id);
+    if (!rec) return undefined;
+    return (async function* () {
+      let next = 0;
+      while (!signal?.aborted) {
+        const first = rec.written - rec.lines.length;
+        next = Math.max(next, first);
+        if (next < rec.written) {
+          const line = rec.lines[next - first]!;
+          next++;
+          yield { type: "line" as const, ...line };
+          continue;
+        }
+        if (rec.state === "succeeded" || rec.state === "failed") {
+          yield { type: "end" as const, state: rec.state, exitCode: rec.exitCode ?? 1, error: rec.error, refusal: rec.refusal };
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            rec.wake.delete(done);
+            signal?.removeEventListener("abort", done);
+            resolve();
+          };
+          rec.wake.add(done);
+          signal?.addEventListener("abort", done, { once: true });
+          if (signal?.aborted) done();
+        });
+      }
+    })();
   }
 
   /** Ended actions older than KEEP_MS go; past MAX_RECORDS, the oldest ended ones go first. */

@@ -2,25 +2,15 @@
 // commands go through the team sockets the user may open, and print exactly
 // what the root CLI prints. A service the user's sockets do not show does not
 // exist for them: "no such service", exit 2.
-import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError } from "../util/errors.js";
 import type { Paths } from "../util/paths.js";
-import { formatHuman, type Level } from "../util/log.js";
 import { matchSelector } from "../service/names.js";
 import type { ServiceStatus } from "../status/status.js";
 import { agentLines, agentRequest, asStatus, openableSockets } from "./agent-client.js";
 import { formatLogLine } from "./logs.js";
+import { followAction } from "./action-follow.js";
 import { throughAgent } from "./argv.js";
 import { outputClosed } from "./output.js";
-
-interface ActionRecord {
-  state: "queued" | "running" | "succeeded" | "failed";
-  exitCode?: number;
-  error?: string;
-  lines: { time: string; level: string; rid?: string; msg: string }[];
-}
-
-const POLL_MS = 50;
 
 export class RemoteCli {
   private constructor(private readonly where: Map<string, { socket: string; status: ServiceStatus }>) {}
@@ -77,26 +67,7 @@ export class RemoteCli {
       process.stderr.write(`${name}: ${error}\n`);
       return res?.status === 404 || res?.status === 400 ? 2 : 1;
     }
-    let printed = 0;
-    for (;;) {
-      const rec = await agentRequest<ActionRecord>(socket, "GET", `/v1/actions/${res.body.id}`);
-      if (!rec || rec.status !== 200) {
-        process.stderr.write(`${name}: lost the action ${res.body.id}\n`);
-        return 1;
-      }
-      for (const l of rec.body.lines.slice(printed)) {
-        if (l.level === "debug") continue;
-        // freeze and thaw print their one line as it is, as the root CLI does
-        if (action === "freeze" || action === "thaw") process.stdout.write(`${l.msg}\n`);
-        else process.stdout.write(formatHuman({ time: new Date(l.time), level: l.level as Level, svc: name, rid: l.rid, msg: l.msg }, color) + "\n");
-      }
-      printed = rec.body.lines.length;
-      if (rec.body.state === "succeeded" || rec.body.state === "failed") {
-        if (rec.body.state === "failed" && rec.body.exitCode === 2 && rec.body.error) process.stderr.write(`${rec.body.error}\n`);
-        return rec.body.exitCode ?? (rec.body.state === "succeeded" ? 0 : 1);
-      }
-      await sleep(POLL_MS);
-    }
+    return followAction(socket, name, action, res.body.id, color);
   }
 
   /** The services' logs, as `logs` prints them; followed from the agent's stream. */

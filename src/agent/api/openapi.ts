@@ -24,7 +24,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
       "/v1/services/{name}/history": { get: { summary: "the service's last actions (whoever ran them: the agent, the API, the CLI), newest first, each with the log lines of its time span", parameters: [name], responses: { "200": { description: "ok", content: { "application/json": { schema: { type: "array", items: { type: "object" } } } } }, ...errors(404) } } },
-      "/v1/actions/{id}": { get: { summary: "an action's state, exit code and log lines (kept 1 hour after it ended)", parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": { description: "ok", content: json(ActionRecordSchema) }, ...errors(404) } } },
+      "/v1/actions/{id}": {
+        get: {
+          summary: "an action's state, exit code and log lines (kept 1 hour after it ended); follow=1: its lines as JSON lines as they are written ({type: line, time, level, rid, msg}), then one {type: end, state, exitCode, error, refusal: what the CLI prints of an action refused before it ran}",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }, { name: "follow", in: "query", schema: { type: "string", enum: ["0", "1"] } }],
+          responses: { "200": { description: "ok", content: { ...json(ActionRecordSchema), "application/x-ndjson": { schema: { type: "string" } } } }, ...errors(404) },
+        },
+      },
       "/v1/events": {
         get: {
           summary: "text/event-stream: status, action, restart, daemon, config events; Last-Event-ID resumes from a window of the last 2000",

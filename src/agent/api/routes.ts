@@ -136,7 +136,15 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
   });
   app.get("/v1/actions/:id", (c) => {
     const rec = ctx.actions.get(c.req.param("id"));
-    return rec && scope.visible(rec.service) ? c.json(rec) : fail(c, 404, `no such action: ${c.req.param("id")}`);
+    if (!rec || !scope.visible(rec.service)) return fail(c, 404, `no such action: ${c.req.param("id")}`);
+    if (c.req.query("follow") !== "1") return c.json(rec);
+    // followed (what the CLI prints an action it handed over with): its lines as they come, then its end, as JSON lines
+    c.header("Content-Type", "application/x-ndjson");
+    return stream(c, async (out) => {
+      const abort = new AbortController();
+      out.onAbort(() => abort.abort());
+      for await (const p of ctx.actions.follow(rec.id, abort.signal) ?? []) await out.write(JSON.stringify(p) + "\n");
+    });
   });
 
   app.get("/v1/events", (c) => {

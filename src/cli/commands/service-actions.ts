@@ -28,6 +28,7 @@ function resourceAction(name: string, summary: string, group?: ResourceGroup): A
         .option("--dry-run", "print the plan without acting")
         .option("--disable-rollback", "leave what was started up when a start fails")
         .option("--force", "act even on frozen services")
+        .option("--local", "act in this process even when the agent runs (root's start, stop and restart go to the running agent otherwise)")
         .option("--wait <seconds>", "a cluster service: how long to follow the cluster until it is done (default: 90)"),
     async run(input) {
       const { manager, opts } = input;
