@@ -316,10 +316,42 @@ describe("the agent's API", { skip }, () => {
     assert.ok(!fs.existsSync(flag("a2")), "stopped for real");
     assert.match(stop.stdout, /A2\.APP#1 {3}\/bin\/rm -f /);
 
-    // an option of the CLI's own: the CLI runs it
-    ok(r.run(["-s", "a2", "start", "--waitlock", "5"]), "start --waitlock");
-    assert.equal((await lastBy("a2"))?.by, "other", "--waitlock: the CLI's");
+    // an option the API has no field for: the CLI runs it
+    ok(r.run(["-s", "a2", "start", "--parallel"]), "start --parallel");
+    assert.equal((await lastBy("a2"))?.by, "other", "--parallel: the CLI's");
     ok(r.run(["-s", "a2", "stop", "--local"]), "stop --local");
+  });
+
+  test("--waitlock goes with the action: behind another action's lock, the agent waits as long as the CLI would, and gives up with the CLI's error", async () => {
+    const lock = r.file("var/long1/action.lock");
+    // the CLI's own start holds the lock 1.5 s: a handed-over one waits for it, then is the agent's
+    const first = r.runAsync(["-s", "long1", "start", "--local"]);
+    try {
+      await until("long1's lock", () => fs.existsSync(lock), 5000);
+      const waited = r.run(["-s", "long1", "start", "--waitlock", "10"]);
+      assert.equal(waited.code, 0, waited.stdout + waited.stderr);
+      assert.equal((await lastBy("long1"))?.by, "agent", "handed over, --waitlock with it");
+    } finally {
+      ok(await first, "the first start");
+    }
+    // a restart holds it again: with 0.2 s to wait, the agent gives up as the CLI does
+    const second = r.runAsync(["-s", "long1", "restart", "--local"]);
+    try {
+      await until("long1's lock", () => fs.existsSync(lock), 5000);
+      const local = r.run(["-s", "long1", "start", "--local", "--waitlock", "0.2"]);
+      const t0 = performance.now();
+      const handed = r.run(["-s", "long1", "start", "--waitlock", "0.2"]);
+      const took = performance.now() - t0;
+      assert.equal(local.code, 1, local.stdout + local.stderr);
+      assert.match(local.stderr, /lock/);
+      assert.equal(handed.code, 1, handed.stdout + handed.stderr);
+      assert.equal(handed.stderr, local.stderr, "the same error");
+      assert.ok(took < 1000, `gave up after ${Math.round(took)} ms, not the API's default hour`);
+      assert.ok(fs.existsSync(lock), "the restart still held the lock meanwhile");
+    } finally {
+      ok(await second, "the restart");
+      r.run(["-s", "long1", "stop", "--local"]);
+    }
   });
 
   test("a failed start handed over: exit 1 and its rollback printed, as the CLI's own; a refused one: the CLI's error and exit 2", async () => {

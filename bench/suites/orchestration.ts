@@ -2,8 +2,14 @@
 // containers, #1 (subset 00database), then #2-#5 at once (01appservers,
 // parallel = true), then #6 and #7 one after the other (02webservers).
 //
-// Five contenders, each run through the same cycle on the same private daemon:
-//   svcmgr          `svcmgr -s busybox.opensvc.com start|stop`
+// The contenders, each run through the same cycle on the same private daemon:
+//   svcmgr          `svcmgr -s busybox.opensvc.com start|stop`, no agent running:
+//                   the CLI acts itself
+//   agent           the same command with the root's agent up, which takes it
+//                   (src/cli/handover.ts); the agent is started before each of
+//                   its cycles and warmed by one start and stop through it (not
+//                   timed), and stopped after it, so that the other contenders
+//                   run without it
 //   curl            bench/curl-floor.ts: one curl per create and start call
 //                   svcmgr makes, same order and parallelism, nothing else
 //   floor           bench/floor.ts, the Node floor: the Engine API calls of
@@ -41,6 +47,7 @@ import type { FloorSpec } from "../floor.js";
 import { writeCurlFloor, type CurlFloor } from "../curl-floor.js";
 import { floorEnv, measureUnit, NODE, REPO, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
 import { mustRun, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
+import { agentPid, agentSocket, stopAgent } from "../lib/agent.js";
 
 export const SVC = "busybox.opensvc.com";
 const IMAGE_REF = "opensvc/busybox:date";
@@ -69,8 +76,8 @@ export interface OrchestrationEnv {
 }
 
 type NodeTool = "floor" | "floor-nocheck" | "dockerode" | "nodehttp";
-type Tool = "svcmgr" | "curl" | NodeTool | "compose";
-const TOOLS: Tool[] = ["svcmgr", "curl", "floor", "floor-nocheck", "dockerode", "nodehttp", "compose"];
+type Tool = "svcmgr" | "agent" | "curl" | NodeTool | "compose";
+const TOOLS: Tool[] = ["svcmgr", "agent", "curl", "floor", "floor-nocheck", "dockerode", "nodehttp", "compose"];
 const NODE_HTTP_FLOOR = path.join(REPO, "bench", "node-http-floor.cjs");
 
 /**
@@ -119,7 +126,7 @@ function composeFile(image: string): string {
   return lines.join("\n") + "\n";
 }
 
-const names = (tool: Tool): string[] => Array.from({ length: N }, (_, i) => `${tool === "svcmgr" ? SVC : tool === "floor-nocheck" ? "floor" : tool}.container.${i + 1}`);
+const names = (tool: Tool): string[] => Array.from({ length: N }, (_, i) => `${tool === "svcmgr" || tool === "agent" ? SVC : tool === "floor-nocheck" ? "floor" : tool}.container.${i + 1}`);
 
 function daemonPid(e: OrchestrationEnv): number | undefined {
   const pid = readPidFile(path.join(e.state, "docker.pid"));
@@ -131,6 +138,7 @@ export async function setupOrchestration(cleanup: Cleanup, floorLauncher: string
   const registry = await startImageRegistry([{ ref: IMAGE_REF }]);
   cleanup.add("image registry", () => registry.stop());
   const root = cleanup.root(makeTempRoot("svbench-"));
+  cleanup.add("the agent contender's agent", () => stopAgent(root));
   const image = registry.image(IMAGE_REF);
   const bridgeCidr = await freeBenchSubnet();
   writeFile(path.join(root, "etc", `${SVC}.conf`), serviceConfig(root, image, bridgeCidr));
@@ -220,6 +228,7 @@ async function timeStart(e: OrchestrationEnv, tool: Tool, first: boolean, cold: 
   const mode = first ? "run" : "start";
   switch (tool) {
     case "svcmgr":
+    case "agent":
       return (await timeProcess(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) })).ms;
     case "curl":
       return (await daemonUpMs(e, cold)) + (await timeProcess(["/bin/sh", first ? e.curl.run : e.curl.start])).ms;
@@ -237,6 +246,7 @@ async function timeStart(e: OrchestrationEnv, tool: Tool, first: boolean, cold: 
 async function timeStop(e: OrchestrationEnv, tool: Tool): Promise<number> {
   switch (tool) {
     case "svcmgr":
+    case "agent":
       return (await timeProcess(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) })).ms;
     case "curl":
       return (await timeProcess(["/bin/sh", e.curl.stop])).ms + (await floorMs(e, e.specs.floor, "daemon-down"));
@@ -258,13 +268,29 @@ async function cycle(e: OrchestrationEnv, tool: Tool, s: Samples): Promise<void>
     s.add(`${tool} stop`, await timeStop(e, tool));
     assertDaemonDown(e, tool);
   };
-  await coldAbsent(e);
-  await start("run cold", true, true);
-  await start("start cold", false, true);
-  await daemonUp(e);
-  await start("start warm", false, false);
-  await warmAbsent(e);
-  await start("run warm", true, false);
+  if (tool === "agent") await agentUp(e);
+  else if (agentPid(e.root) !== undefined) throw new Error(`${tool}: the agent contender's agent still runs`);
+  try {
+    await coldAbsent(e);
+    await start("run cold", true, true);
+    await start("start cold", false, true);
+    await daemonUp(e);
+    await start("start warm", false, false);
+    await warmAbsent(e);
+    await start("run warm", true, false);
+  } finally {
+    if (tool === "agent") await stopAgent(e.root);
+  }
+}
+
+/** The root's agent, up and warmed by a start and a stop through it (the code of a start compiled, as in an agent that has run for a while). */
+async function agentUp(e: OrchestrationEnv): Promise<void> {
+  await svcmgr(e.root, "daemon", "start");
+  if (agentPid(e.root) === undefined) throw new Error("daemon start returned but no agent runs");
+  await svcmgr(e.root, "-s", SVC, "start");
+  await svcmgr(e.root, "-s", SVC, "stop");
+  const by = (JSON.parse(await mustRun(["curl", "-sf", "--unix-socket", agentSocket(e.root), `http://agent/v1/services/${SVC}/history`])) as { by: string }[])[0]?.by;
+  if (by !== "agent") throw new Error(`the agent contender's stop was not the agent's (by ${by})`);
 }
 
 export async function benchOrchestration(e: OrchestrationEnv, runs: number, log: (s: string) => void): Promise<{ samples: Samples; rows: ResultRow[] }> {
@@ -286,6 +312,7 @@ export async function benchOrchestration(e: OrchestrationEnv, runs: number, log:
     // the target against the bare calls: with the daemon up (cold, the curl floor's daemon start-up is a node process)
     const curlTarget = what.endsWith("warm") ? lt(1.05) : undefined;
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? undefined : "information"));
+    rows.push(row(s, "orchestration", `svcmgr, agent up ${what}`, `agent ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? "the command handed to the running agent" : "information: the command handed to the running agent"));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor", key: `floor ${what}` }, lt(1.15)));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "docker-compose", key: `compose ${what}` }, faster));
     if (what !== "stop") {

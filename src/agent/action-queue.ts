@@ -33,6 +33,8 @@ export interface ActionRequest {
   selection: Selection;
   force?: boolean;
   disableRollback?: boolean;
+  /** how long to wait for the service's lock (default KEEP_MS) */
+  waitMs?: number;
 }
 
 export class QueueFull extends Error {}
@@ -122,7 +124,7 @@ export class ActionQueue {
           sink.write({ time: new Date(this.now()), level: "info", svc: service, msg: `${service}: ${action === "freeze" ? (changed ? "frozen" : "already frozen") : changed ? "thawed" : "not frozen"}` });
           return finish(true, 0);
         }
-        const r = await this.manager.act(service, action, { selection: req.selection, waitMs: KEEP_MS, force: req.force, disableRollback: req.disableRollback, logSink: sink });
+        const r = await this.manager.act(service, action, { selection: req.selection, waitMs: req.waitMs ?? KEEP_MS, force: req.force, disableRollback: req.disableRollback, logSink: sink });
         if (r.kind === "error") return finish(false, r.thrown.exitCode, r.thrown.message, r);
         if (r.kind === "frozen") return finish(true, 0, undefined, r);
         finish(r.ok, r.ok ? 0 : 1, r.error, r);

@@ -10,8 +10,8 @@
 // Given back (undefined), before anything is asked of the agent, when the
 // command is not one the agent's API takes as it is: a user who is not root
 // (the CLI goes through the team sockets: remote.ts), an option other than
-// -s/--rid/--tags/--subsets/--force/--disable-rollback/--color (`--local`
-// says: here; --parallel, --waitlock, --dry-run, --help ...), no -s, a bad
+// -s/--rid/--tags/--subsets/--force/--disable-rollback/--waitlock/--color
+// (`--local` says: here; --parallel, --dry-run, --help ...), no -s, a bad
 // value, a cluster node (node.conf: the cluster moves its services), a
 // selector that names nothing, no agent answering. Once the agent has taken
 // an action, the command is the agent's: an interrupt (Ctrl-C) stops the
@@ -24,7 +24,7 @@ import { apiSocket } from "../agent/files.js";
 import { normalizeArgv } from "./argv.js";
 import { agentRequest } from "./agent-client.js";
 import { followAction } from "./action-follow.js";
-import { selection, useColor } from "./options.js";
+import { selection, useColor, waitMs } from "./options.js";
 
 /** the actions the agent takes from the root CLI */
 export const HANDED_OVER = new Set(["start", "stop", "restart"]);
@@ -32,7 +32,7 @@ export const HANDED_OVER = new Set(["start", "stop", "restart"]);
 interface Command {
   action: "start" | "stop" | "restart";
   service: string;
-  body: { rid?: readonly string[]; tags?: readonly string[]; subsets?: readonly string[]; force: boolean; disable_rollback: boolean };
+  body: { rid?: readonly string[]; tags?: readonly string[]; subsets?: readonly string[]; force: boolean; disable_rollback: boolean; waitlock: number };
   color: boolean;
 }
 
@@ -53,6 +53,7 @@ export function handOverCommand(argv: readonly string[]): Command | undefined {
         subsets: { type: "string" },
         force: { type: "boolean" },
         "disable-rollback": { type: "boolean" },
+        waitlock: { type: "string" },
         color: { type: "string" },
       },
     });
@@ -63,16 +64,18 @@ export function handOverCommand(argv: readonly string[]): Command | undefined {
   const action = positionals[0];
   if (positionals.length !== 1 || !action || !HANDED_OVER.has(action) || !v.service) return undefined;
   if (v.color !== undefined && !["auto", "always", "never"].includes(v.color)) return undefined;
-  let sel;
+  let sel, wait;
   try {
     sel = selection({ rid: v.rid, tags: v.tags, subsets: v.subsets });
+    wait = waitMs({ waitlock: v.waitlock });
   } catch {
-    return undefined; // a bad --rid: the CLI says what is wrong with it
+    return undefined; // a bad --rid or --waitlock: the CLI says what is wrong with it
   }
+  if (wait > 3_600_000) return undefined; // longer than the API waits
   return {
     action: action as Command["action"],
     service: v.service,
-    body: { rid: sel.rids, tags: sel.tags, subsets: sel.subsets, force: v.force === true, disable_rollback: v["disable-rollback"] === true },
+    body: { rid: sel.rids, tags: sel.tags, subsets: sel.subsets, force: v.force === true, disable_rollback: v["disable-rollback"] === true, waitlock: wait / 1000 },
     color: useColor({ color: v.color as "auto" | "always" | "never" | undefined }),
   };
 }

@@ -122,6 +122,7 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
           selection: { rids: body.data.rid, tags: body.data.tags, subsets: body.data.subsets },
           force: body.data.force,
           disableRollback: body.data.disable_rollback,
+          waitMs: body.data.waitlock === undefined ? undefined : body.data.waitlock * 1000,
         });
         return c.json({ id: rec.id }, 202);
       } catch (e) {

@@ -16,6 +16,7 @@ export const ActionBody = z
     subsets: list.optional(),
     force: z.boolean().optional().describe("act even on a frozen service"),
     disable_rollback: z.boolean().optional(),
+    waitlock: z.number().min(0).max(3600).optional().describe("seconds to wait for another action on the service before failing (the CLI's --waitlock); default: up to an hour"),
     to: z.string().optional().describe("switch: the node to run the cluster service on"),
   })
   .describe("what to act on; an empty body acts on the whole service");
