@@ -22,8 +22,6 @@ import { nodeConfFile, resolvePaths } from "../util/paths.js";
 import { listServiceNames, matchSelector } from "../service/names.js";
 import { apiSocket } from "../agent/files.js";
 import { normalizeArgv } from "./argv.js";
-import { agentRequest } from "./agent-client.js";
-import { followAction } from "./action-follow.js";
 import { selection, useColor, waitMs } from "./options.js";
 
 /** the actions the agent takes from the root CLI */
@@ -94,6 +92,8 @@ export async function handOver(argv: readonly string[]): Promise<number | undefi
   } catch {
     return undefined; // names nothing: the CLI's error
   }
+  // node's http client (~5 ms to load) only when there is an agent to ask: a command given back costs its checks alone
+  const [{ agentRequest }, { followAction }] = await Promise.all([import("./agent-client.js"), import("./action-follow.js")]);
   let following: string | undefined;
   const interrupted = (): void => {
     if (following) process.stderr.write(`\nsvcmgr: interrupted; the agent carries on with ${following}'s ${cmd.action} (svcmgr -s ${following} print status)\n`);
@@ -101,14 +101,21 @@ export async function handOver(argv: readonly string[]): Promise<number | undefi
   };
   process.once("SIGINT", interrupted);
   try {
-    return await actEach(socket, names, cmd, (name) => (following = name));
+    return await actEach(socket, names, cmd, (name) => (following = name), agentRequest, followAction);
   } finally {
     process.off("SIGINT", interrupted);
   }
 }
 
 /** One after the other, as the CLI acts on many services; undefined when the agent refused the first one (nothing done yet). */
-async function actEach(socket: string, names: readonly string[], cmd: Command, following: (name: string) => void): Promise<number | undefined> {
+async function actEach(
+  socket: string,
+  names: readonly string[],
+  cmd: Command,
+  following: (name: string) => void,
+  agentRequest: typeof import("./agent-client.js").agentRequest,
+  followAction: typeof import("./action-follow.js").followAction,
+): Promise<number | undefined> {
   let code = 0;
   for (const [i, name] of names.entries()) {
     const res = await agentRequest<{ id?: string; error?: string }>(socket, "POST", `/v1/services/${name}/actions/${cmd.action}`, cmd.body);
