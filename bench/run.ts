@@ -2,7 +2,7 @@
 //
 // Options: --runs N (default 5; pairs 3x, daemon and status 2x, cli 4x as many, mass N/2;
 //          agent: N restarts each, N idle windows of 30 s, 2N svcmon/API runs),
-//          --only orchestration,pairs,daemon,status,cli,mass,agent,api   --json FILE (all samples)
+//          --only orchestration,pairs,pairs-agent,daemon,status,cli,mass,agent,api   --json FILE (all samples)
 //          --no-setup (skip scripts/setup.sh and the docker-compose check)
 //          --calm C (before each unit of measurement, wait up to 3 min until
 //                    fewer than C CPUs were busy over the last 2 s)
@@ -26,10 +26,10 @@ import { benchMass, setupMass } from "./suites/mass.js";
 import { benchAgent } from "./suites/agent.js";
 import { benchApi } from "./suites/api.js";
 
-const SUITES = ["orchestration", "pairs", "daemon", "status", "cli", "mass", "agent", "api"] as const;
+const SUITES = ["orchestration", "pairs", "pairs-agent", "daemon", "status", "cli", "mass", "agent", "api"] as const;
 type Suite = (typeof SUITES)[number];
 /** the suites that run on the orchestration service's private daemon (set up once for all of them) */
-const DOCKER_SUITES: readonly Suite[] = ["orchestration", "pairs", "daemon", "status", "mass"];
+const DOCKER_SUITES: readonly Suite[] = ["orchestration", "pairs", "pairs-agent", "daemon", "status", "mass"];
 
 function parseArgs(argv: string[]): { runs: number; only: Set<Suite>; json?: string; setup: boolean; calm?: number } {
   let runs = 5;
@@ -141,6 +141,12 @@ async function main(): Promise<void> {
       const r = await benchPairs(orch, opts.runs * 3, log);
       rows.push(...r.rows);
       all.pairs = r.samples;
+      loads.push(load1());
+    }
+    if (orch && opts.only.has("pairs-agent")) {
+      const r = await benchPairs(orch, opts.runs * 3, log, "agent");
+      rows.push(...r.rows);
+      all["pairs-agent"] = r.samples;
       loads.push(load1());
     }
     if (orch && opts.only.has("daemon")) {

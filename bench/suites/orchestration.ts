@@ -337,9 +337,23 @@ const PAIR_SETTLE_MS = 500;
  * same moment, so that a change of the machine's load hits both alike. The
  * median of the pair-by-pair ratios comes beside the ratio of the medians.
  */
-export async function benchPairs(e: OrchestrationEnv, pairs: number, log: (s: string) => void): Promise<{ samples: Samples; rows: ResultRow[] }> {
-  const tools = ["svcmgr", "curl"] as const;
-  log("pairs: both services' containers created, then stopped (not timed)");
+export async function benchPairs(e: OrchestrationEnv, pairs: number, log: (s: string) => void, ours: "svcmgr" | "agent" = "svcmgr"): Promise<{ samples: Samples; rows: ResultRow[] }> {
+  const tools = [ours, "curl"] as const;
+  const suite = ours === "agent" ? "pairs-agent" : "pairs";
+  if (ours === "agent") {
+    log(`${suite}: the root's agent up for the whole suite, warmed by a start and a stop through it`);
+    await agentUp(e);
+  }
+  try {
+    return await pairsOf(e, pairs, log, tools, suite);
+  } finally {
+    if (ours === "agent") await stopAgent(e.root);
+  }
+}
+
+async function pairsOf(e: OrchestrationEnv, pairs: number, log: (s: string) => void, tools: readonly ["svcmgr" | "agent", "curl"], suite: string): Promise<{ samples: Samples; rows: ResultRow[] }> {
+  const [ours] = tools;
+  log(`${suite}: both services' containers created, then stopped (not timed)`);
   await warmAbsent(e);
   await mustRun(svcmgrArgv("-s", SVC, "start"), { env: svcmgrEnv(e.root) });
   await mustRun(["/bin/sh", e.curl.run]);
@@ -359,17 +373,18 @@ export async function benchPairs(e: OrchestrationEnv, pairs: number, log: (s: st
         await timeStop(e, tool);
         assertDaemonDown(e, tool);
       }
-      u.add("svcmgr start warm", ms.svcmgr!);
+      u.add(`${ours} start warm`, ms[ours]!);
       u.add("curl start warm", ms.curl!);
-      u.add("svcmgr / curl", ms.svcmgr! / ms.curl!);
+      u.add(`${ours} / curl`, ms[ours]! / ms.curl!);
     });
-    if ((i + 1) % 10 === 0) log(`pairs: ${i + 1}/${pairs} done`);
+    if ((i + 1) % 10 === 0) log(`${suite}: ${i + 1}/${pairs} done`);
   }
   await warmAbsent(e);
   const lt = (check: (median: number, ratio: number | undefined) => boolean) => ({ text: "<= 1.05x floor", check });
+  const name = ours === "agent" ? "svcmgr, agent up" : "svcmgr";
   const rows: ResultRow[] = [
-    row(s, "pairs", "svcmgr start warm", "svcmgr start warm", { name: "curl floor", key: "curl start warm" }, lt((_m, r) => r !== undefined && r <= 1.05)),
-    { ...row(s, "pairs", "svcmgr / curl floor, pair by pair", "svcmgr / curl", undefined, lt((m) => m <= 1.05), "the median of the pairs' ratios"), unit: "x" },
+    row(s, suite, `${name} start warm`, `${ours} start warm`, { name: "curl floor", key: "curl start warm" }, lt((_m, r) => r !== undefined && r <= 1.05)),
+    { ...row(s, suite, `${name} / curl floor, pair by pair`, `${ours} / curl`, undefined, lt((m) => m <= 1.05), "the median of the pairs' ratios"), unit: "x" },
   ];
   return { samples: s, rows };
 }
