@@ -4,7 +4,6 @@
 // service's status current and brings a failed resource back to the state its
 // operator asked for, through the same executor and lock as an operator.
 import fs from "node:fs";
-import path from "node:path";
 import { lockHolder } from "../actions/lock.js";
 import { groupId } from "../util/group.js";
 import type { ServiceManager } from "../core/manager.js";
@@ -15,7 +14,7 @@ import { serviceDocker } from "../drivers/container-docker/service-daemon.js";
 import type { ResourceStatus, ServiceStatus, Status, StatusLogEntry } from "../status/status.js";
 import { formatProblem, errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/log.js";
-import { configFile, stateDir, type Paths } from "../util/paths.js";
+import { configFile, lockFile, stateDir, type Paths } from "../util/paths.js";
 import { RestartBook } from "./restart-book.js";
 import { LABEL_RID, LABEL_SERVICE } from "../drivers/container-docker/container.js";
 
@@ -191,12 +190,12 @@ export class ServiceMonitor {
 
   /** Is the service's lock held by this agent (an action it runs: the API's, a repair)? */
   private ownLock(): boolean {
-    return lockHolder(path.join(stateDir(this.host.paths, this.name), "action.lock"))?.pid === process.pid;
+    return lockHolder(lockFile(this.host.paths, this.name))?.pid === process.pid;
   }
 
   /** An action of another process begins or ends: its lock file appears or goes. True: the lock is this agent's own. */
   private lockChanged(): boolean {
-    const holder = lockHolder(path.join(stateDir(this.host.paths, this.name), "action.lock"));
+    const holder = lockHolder(lockFile(this.host.paths, this.name));
     if (holder?.pid === process.pid) return true;
     const prev = this.lockSeen;
     if (holder && holder.pid !== process.pid && holder.pid !== prev?.pid) {

@@ -24,8 +24,8 @@ import { apiSocket } from "../agent/files.js";
 import { normalizeArgv } from "./argv.js";
 import { selection, useColor, waitMs } from "./options.js";
 
-/** the actions the agent takes from the root CLI */
-export const HANDED_OVER = new Set(["start", "stop", "restart"]);
+/** the actions the agent takes from the root CLI (bin/svcmgr.js has the same three words, to load this module for them only) */
+const HANDED_OVER = new Set(["start", "stop", "restart"]);
 
 interface Command {
   action: "start" | "stop" | "restart";
@@ -35,7 +35,7 @@ interface Command {
 }
 
 /** The command, when the agent may take it as it is. */
-export function handOverCommand(argv: readonly string[]): Command | undefined {
+function handOverCommand(argv: readonly string[]): Command | undefined {
   const { program, args } = normalizeArgv(argv[1] ?? "svcmgr", argv.slice(2));
   if (program !== "svcmgr") return undefined;
   let parsed;
@@ -92,8 +92,6 @@ export async function handOver(argv: readonly string[]): Promise<number | undefi
   } catch {
     return undefined; // names nothing: the CLI's error
   }
-  // node's http client (~5 ms to load) only when there is an agent to ask: a command given back costs its checks alone
-  const [{ agentRequest }, { followAction }] = await Promise.all([import("./agent-client.js"), import("./action-follow.js")]);
   let following: string | undefined;
   const interrupted = (): void => {
     if (following) process.stderr.write(`\nsvcmgr: interrupted; the agent carries on with ${following}'s ${cmd.action} (svcmgr -s ${following} print status)\n`);
@@ -101,21 +99,16 @@ export async function handOver(argv: readonly string[]): Promise<number | undefi
   };
   process.once("SIGINT", interrupted);
   try {
-    return await actEach(socket, names, cmd, (name) => (following = name), agentRequest, followAction);
+    return await actEach(socket, names, cmd, (name) => (following = name));
   } finally {
     process.off("SIGINT", interrupted);
   }
 }
 
 /** One after the other, as the CLI acts on many services; undefined when the agent refused the first one (nothing done yet). */
-async function actEach(
-  socket: string,
-  names: readonly string[],
-  cmd: Command,
-  following: (name: string) => void,
-  agentRequest: typeof import("./agent-client.js").agentRequest,
-  followAction: typeof import("./action-follow.js").followAction,
-): Promise<number | undefined> {
+async function actEach(socket: string, names: readonly string[], cmd: Command, following: (name: string) => void): Promise<number | undefined> {
+  // node's http client (~5 ms to load) only when there is an agent to ask: a command given back costs its checks alone
+  const [{ agentRequest }, { followAction }] = await Promise.all([import("./agent-client.js"), import("./action-follow.js")]);
   let code = 0;
   for (const [i, name] of names.entries()) {
     const res = await agentRequest<{ id?: string; error?: string }>(socket, "POST", `/v1/services/${name}/actions/${cmd.action}`, cmd.body);
