@@ -11,6 +11,7 @@ import { until } from "./support/web.js";
 import { findExecutable } from "../src/util/which.js";
 import { signal, waitPidGone } from "../src/util/proc.js";
 import { ETCD, LocalCluster, agentPidOf, etcdSuite } from "./support/etcd-local.js";
+import { acquireLock } from "../src/util/lock.js";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !fs.existsSync(ETCD) ? "etcd-server missing (/usr/bin/etcd)" : !findExecutable("etcdctl") ? "etcdctl missing" : false;
 if (skip) console.log(`# skipping the flex cluster tests: ${skip}`);
@@ -121,6 +122,30 @@ describe("a flex service (topology = flex, flex_target = 2, orchestrate = ha, no
     await sleep(3000);
     assert.deepEqual(c.upOn("web"), [keeper, spare].sort(), `back on 2 nodes, ${victim} took nothing back`);
     assert.deepEqual(Object.values(await slots(c)).sort(), [keeper, spare].sort());
+  });
+
+  test("each slot has its own fencing token: n1, slow to start, starts on its slot's token after n2 took the other slot with a higher one", async () => {
+    const c = await flexCluster("slow");
+    // n1's start waits for the service's lock (held here), while n2 takes slot 1 and starts
+    const lock = await acquireLock(c.node("n1").file("var/web/action.lock"), { action: "test: hold n1 back", waitMs: 1000 });
+    let released = false;
+    try {
+      const start = c.node("n3").runAsync(["-s", "web", "start"]);
+      await until("web up on n2", () => fs.existsSync(c.flag("web", "n2")), 10_000);
+      const owners = await c.owners("web");
+      const [t1, t2] = ["n1", "n2"].map((n) => owners.find((o) => o.node === n)?.token);
+      assert.ok(t1 !== undefined && t2 !== undefined && t1 < t2, `n1 holds a slot with an older token than n2's: ${JSON.stringify(owners)}`);
+      assert.deepEqual(c.upOn("web"), ["n2"], "n1 waits for its lock");
+      await sleep(500); // n1's agent has seen n2's key (its watch)
+      lock.release();
+      released = true;
+      const out = ok(await start, "start from n3");
+      assert.match(out, new RegExp(`^web: up on n1 \\(fencing token ${t1}\\), n2 \\(fencing token ${t2}\\)$`, "m"));
+      assert.deepEqual(c.upOn("web"), ["n1", "n2"]);
+      assert.doesNotMatch(c.node("n1").read("log/_agent.log"), /older than|start failed here/);
+    } finally {
+      if (!released) lock.release();
+    }
   });
 
   test("switch, takeover and giveback of a flex service are refused (exit 2), nothing moves", async () => {

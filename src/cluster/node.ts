@@ -56,7 +56,7 @@ export class ClusterNode implements ClusterHooks {
   /** the token each owned service was started under by this agent */
   private readonly started = new Map<string, number>();
   private readonly failedAt = new Map<string, number>();
-  /** the highest fencing token seen per service */
+  /** the highest fencing token seen per owner key (a service's slot: a flex service's slots have tokens of their own) */
   private readonly highest = new Map<string, number>();
   /** the docker socket of each service this node started, for the watchdog */
   private readonly sockets = new Map<string, string | undefined>();
@@ -180,8 +180,8 @@ export class ClusterNode implements ClusterHooks {
     return [...(this.state.services.get(svc)?.owners.values() ?? [])].find((o) => o.node === this.self && o.lease === this.session.lease);
   }
 
-  private noteToken(svc: string, token: number): void {
-    if (token > (this.highest.get(svc) ?? 0)) this.highest.set(svc, token);
+  private noteToken(key: string, token: number): void {
+    if (token > (this.highest.get(key) ?? 0)) this.highest.set(key, token);
   }
 
   private async watchLoop(): Promise<void> {
@@ -257,7 +257,7 @@ export class ClusterNode implements ClusterHooks {
       const kv = ev.type === "put" ? ev.kv : undefined;
       const k = this.store.keys.parse(ev.kv.key);
       if (k?.kind === "node") nodesChanged = true;
-      if (k?.kind === "owner" && kv) this.noteToken(k.svc!, kv.createRevision);
+      if (k?.kind === "owner" && kv) this.noteToken(ev.kv.key, kv.createRevision);
       const svc = this.store.apply(this.state, ev.kv.key, kv);
       if (k?.kind === "config" && svc) this.mirror(svc);
       if (svc && k?.kind !== "status") touched.add(svc);
@@ -303,8 +303,8 @@ export class ClusterNode implements ClusterHooks {
       const others = [...(this.state.services.get(svc)?.owners.values() ?? [])].map((o) => o.node);
       refuse(others.length ? `it is owned by ${others.join(", ")} (use switch --to ${this.self}, or takeover)` : "this node does not own it (start it through the cluster: svcmgr -s NAME start)");
     }
-    if (mine!.token < (this.highest.get(svc) ?? 0)) refuse(`fencing token ${mine!.token} is older than ${this.highest.get(svc)}`);
     const key = this.store.keys.owner(svc, mine!.slot);
+    if (mine!.token < (this.highest.get(key) ?? 0)) refuse(`fencing token ${mine!.token} is older than ${this.highest.get(key)}`);
     const r = await this.client.txn([{ key, target: "CREATE", createRevision: mine!.token }, { key, target: "LEASE", lease: mine!.lease }], [], [], 1000).catch((e: unknown) => refuse(`ownership not confirmed by etcd: ${errorMessage(e)}`));
     if (!r.succeeded) refuse(`etcd no longer gives it to this node (token ${mine!.token})`);
     if (!this.session.isValid()) refuse("the lease deadline passed while etcd confirmed");
@@ -418,7 +418,7 @@ export class ClusterNode implements ClusterHooks {
       if (!r.succeeded) continue;
       const owner: Owner = { node: this.self, slot, token: r.header.revision, lease: this.session.lease! };
       v.owners.set(slot, owner);
-      this.noteToken(svc, owner.token);
+      this.noteToken(key, owner.token);
       this.log.info(`${svc}: owner now (fencing token ${owner.token})`);
       this.evaluate(svc);
       return;

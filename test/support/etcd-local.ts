@@ -264,6 +264,12 @@ export class LocalCluster {
   /** Every agent stopped (daemon stop, then KILL by pid), every process of the roots ended by pid, the roots removed. */
   async cleanup(): Promise<void> {
     const all = [...this.roots.values(), ...this.extra];
+    // SVCMGR_TEST_CLUSTER_LOGS=DIR: each node's logs (and the flags and events) kept in DIR/<cluster>-<node>, to read after a failure
+    const keep = process.env.SVCMGR_TEST_CLUSTER_LOGS;
+    if (keep) {
+      for (const [n, r] of this.roots) if (fs.existsSync(r.file("log"))) fs.cpSync(r.file("log"), path.join(keep, `${this.name}-${n}`), { recursive: true });
+      fs.cpSync(this.dir, path.join(keep, `${this.name}-app`), { recursive: true });
+    }
     for (const r of all) {
       const pid = agentPidOf(r);
       if (!pid) continue;
