@@ -12,6 +12,8 @@ import { findExecutable } from "../src/util/which.js";
 import { signal, waitPidGone } from "../src/util/proc.js";
 import { ETCD, LocalCluster, agentPidOf, etcdSuite } from "./support/etcd-local.js";
 import { acquireLock } from "../src/util/lock.js";
+import { agentRequest } from "../src/cli/agent-client.js";
+import type { ClusterView } from "../src/cluster/store.js";
 
 const skip = process.getuid?.() !== 0 ? "needs root" : !fs.existsSync(ETCD) ? "etcd-server missing (/usr/bin/etcd)" : !findExecutable("etcdctl") ? "etcdctl missing" : false;
 if (skip) console.log(`# skipping the flex cluster tests: ${skip}`);
@@ -128,7 +130,6 @@ describe("a flex service (topology = flex, flex_target = 2, orchestrate = ha, no
     const c = await flexCluster("slow");
     // n1's start waits for the service's lock (held here), while n2 takes slot 1 and starts
     const lock = await acquireLock(c.node("n1").file("var/web/action.lock"), { action: "test: hold n1 back", waitMs: 1000 });
-    let released = false;
     try {
       const start = c.node("n3").runAsync(["-s", "web", "start"]);
       await until("web up on n2", () => fs.existsSync(c.flag("web", "n2")), 10_000);
@@ -136,15 +137,16 @@ describe("a flex service (topology = flex, flex_target = 2, orchestrate = ha, no
       const [t1, t2] = ["n1", "n2"].map((n) => owners.find((o) => o.node === n)?.token);
       assert.ok(t1 !== undefined && t2 !== undefined && t1 < t2, `n1 holds a slot with an older token than n2's: ${JSON.stringify(owners)}`);
       assert.deepEqual(c.upOn("web"), ["n2"], "n1 waits for its lock");
-      await sleep(500); // n1's agent has seen n2's key (its watch)
+      // n1's agent has seen n2's key (its view, through its API), so its start is checked against n2's newer token
+      const n1Sees = async () => (await agentRequest<ClusterView>(c.node("n1").file("var/_agent/api.sock"), "GET", "/v1/cluster"))?.body.services.find((v) => v.name === "web")?.owners.some((o) => o.node === "n2" && o.token === t2);
+      await until("n1's agent sees n2's slot", n1Sees, 5000);
       lock.release();
-      released = true;
       const out = ok(await start, "start from n3");
       assert.match(out, new RegExp(`^web: up on n1 \\(fencing token ${t1}\\), n2 \\(fencing token ${t2}\\)$`, "m"));
       assert.deepEqual(c.upOn("web"), ["n1", "n2"]);
       assert.doesNotMatch(c.node("n1").read("log/_agent.log"), /older than|start failed here/);
     } finally {
-      if (!released) lock.release();
+      lock.release(); // once only: a second call does nothing
     }
   });
 
