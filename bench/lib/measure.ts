@@ -62,6 +62,29 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * A 95 % interval of a statistic of n paired samples: the percentile
+ * bootstrap, the pairs drawn again with replacement `rounds` times. Seeded
+ * (mulberry32), so that the same samples always give the same interval.
+ */
+export function bootstrapInterval(n: number, stat: (pairs: readonly number[]) => number, rounds = 4000, seed = 16): [number, number] {
+  if (n < 2) return [NaN, NaN];
+  let a = seed >>> 0;
+  const random = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const stats: number[] = [];
+  const pick = new Array<number>(n);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < n; i++) pick[i] = Math.floor(random() * n);
+    stats.push(stat(pick));
+  }
+  return [quantile(stats, 0.025), quantile(stats, 0.975)];
+}
+
 /** Samples of one measured thing, by name. */
 export class Samples {
   private readonly data = new Map<string, number[]>();
@@ -107,6 +130,8 @@ export interface ResultRow {
   baseline?: number;
   /** median / baseline median */
   ratio?: number;
+  /** a 95 % interval of the row's ratio (the ratio itself for a row of ratios), where the samples are paired */
+  interval?: [number, number];
   /** the target, as text, and whether it holds */
   target?: string;
   holds?: boolean;
@@ -152,7 +177,7 @@ function fmtRange(a: number, b: number, unit: Unit = "ms"): string {
 }
 
 export function formatTable(rows: readonly ResultRow[]): string {
-  const head = ["benchmark", "median", "p25-p75", "runs", "baseline", "baseline median", "ratio", "target", "holds"];
+  const head = ["benchmark", "median", "p25-p75", "runs", "baseline", "baseline median", "ratio", "ratio 95% interval", "target", "holds"];
   const lines = rows.map((r) => [
     `${r.suite}: ${r.name}`,
     fmtValue(r.median, r.unit ?? "ms"),
@@ -161,11 +186,12 @@ export function formatTable(rows: readonly ResultRow[]): string {
     r.baselineName ?? "",
     fmtValue(r.baseline, r.unit ?? "ms"),
     r.ratio === undefined ? "" : `${r.ratio.toFixed(3)}x`,
+    r.interval ? `${r.interval[0].toFixed(3)}-${r.interval[1].toFixed(3)}x` : "",
     r.target ?? "",
     r.holds === undefined ? "" : r.holds ? "yes" : "NO",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 4 || i === 7 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 4 || i === 8 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
   return [fmt(head), fmt(widths.map((w) => "-".repeat(w))), ...lines.map(fmt)].join("\n") + "\n";
 }
 
