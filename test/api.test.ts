@@ -80,6 +80,7 @@ function readEvents(socketPath: string, lastEventId?: number): { events: SseEven
 
 describe("the agent's API", { skip }, () => {
   const r = new CliRoot("sapi-", "api-node");
+  const agentLog = (): string => (fs.existsSync(r.file("log/_agent.log")) ? r.read("log/_agent.log") : "");
   const api = r.file("var/_agent/api.sock");
   const team = (g: string) => r.file(`var/_agent/team/${g}.sock`);
   const flag = (svc: string) => r.file(`flags/${svc}.up`);
@@ -158,6 +159,7 @@ describe("the agent's API", { skip }, () => {
     const start = asUser(a.user, ["-s", "a1", "start"]);
     assert.equal(start.code, 0, start.stderr);
     assert.ok(fs.existsSync(flag("a1")), "started for real");
+    assert.match(agentLog(), new RegExp(`a1: start succeeded \\(action [0-9a-f-]{36}, asked through the team socket of group ${a.group}\\)`), "the agent's log names the team socket");
     assert.match(start.stdout, /^\d\d:\d\d:\d\d INFO {4}A1\.APP#1 {3}\/usr\/bin\/touch /m);
     // what the member saw is what the service log, as root prints it, says
     const rootLogs = ok(r.run(["-s", "a1", "logs"]), "logs").trim().split("\n");
@@ -297,11 +299,14 @@ describe("the agent's API", { skip }, () => {
   const sameness = (out: string) => out.replace(/^\d\d:\d\d:\d\d /gm, "");
 
   test("root's start and stop are the agent's when it runs, printed as the CLI prints its own; --local and options the API has no field for stay in the CLI", async () => {
+    const before = agentLog().length;
     const local = r.run(["-s", "a2", "start", "--local"]);
     assert.equal(local.code, 0, local.stderr);
     assert.equal((await lastBy("a2"))?.by, "other", "--local: run by the CLI itself");
     ok(r.run(["-s", "a2", "stop", "--local"]), "stop --local");
 
+    const mark = agentLog().length;
+    assert.doesNotMatch(agentLog().slice(before), /a2: (start|stop) asked/, "--local: not the agent's, not in its log");
     const handed = r.run(["-s", "a2", "start"]);
     assert.equal(handed.code, 0, handed.stderr);
     assert.ok(fs.existsSync(flag("a2")), "started for real");
@@ -315,6 +320,13 @@ describe("the agent's API", { skip }, () => {
     assert.equal((await lastBy("a2"))?.by, "agent");
     assert.ok(!fs.existsSync(flag("a2")), "stopped for real");
     assert.match(stop.stdout, /A2\.APP#1 {3}\/bin\/rm -f /);
+    // the agent's log says what was asked through which socket, and how it ended, by action id
+    const said = agentLog().slice(mark);
+    for (const action of ["start", "stop"]) {
+      const id = new RegExp(`a2: ${action} asked through api\\.sock \\(action ([0-9a-f-]{36})\\)`).exec(said)?.[1];
+      assert.ok(id, `${action} asked, in _agent.log: ${said}`);
+      assert.ok(said.includes(`a2: ${action} succeeded (action ${id}, asked through api.sock)`), `${action} ended, in _agent.log: ${said}`);
+    }
 
     // an option the API has no field for: the CLI runs it
     ok(r.run(["-s", "a2", "start", "--parallel"]), "start --parallel");
@@ -360,6 +372,7 @@ describe("the agent's API", { skip }, () => {
     assert.equal(local.code, 1, local.stdout + local.stderr);
     assert.equal(handed.code, 1, handed.stdout + handed.stderr);
     assert.equal((await lastBy("fail1"))?.by, "agent");
+    assert.match(agentLog(), /"level":40,.*fail1: start failed: .*asked through api\.sock\)/, "a warning in the agent's log, with the failure");
     assert.match(handed.stdout, /FAIL1\.APP#1 {3}\/bin\/rm -f /, "rolled back");
     assert.ok(!fs.existsSync(flag("fail1")), "nothing left up");
     assert.equal(sameness(handed.stdout), sameness(local.stdout));

@@ -267,6 +267,9 @@ describe("the web dashboard", { skip }, () => {
       return { other: await post("/v1/services/db1.prd/actions/start"), own: await post("/v1/services/app1.prd/actions/start") };
     });
     assert.deepEqual(statuses, { other: 404, own: 202 });
+    // the agent's log names the token the page's session was opened with
+    const tokenId = /^svc_([0-9a-f]{12})_/.exec(tokens.g1)![1];
+    await until("the start in _agent.log", () => r.read("log/_agent.log").includes(`app1.prd: start asked through the web (token ${tokenId}, group ${G1}) (action `));
 
     const g1 = bearer(tokens.g1);
     assert.deepEqual((await request(`${url}v1/services`, { headers: g1 })).json<{ name: string }[]>().map((s) => s.name), ["app1.dev", "app1.prd", "app2.dev"]);

@@ -121,7 +121,7 @@ export class Agent implements ApiContext {
       }
       this.unsubscribe = this.manager.on((e) => this.fromManager(e));
       this.manager.adoptActionStatus = (st) => this.monitors.get(st.name)?.adopt(st) ?? st;
-      this.api = await Listener.open(this, { visible: () => true }, apiSocket(this.paths), { gid: 0, mode: 0o600 });
+      this.api = await Listener.open(this, { visible: () => true, via: "api.sock" }, apiSocket(this.paths), { gid: 0, mode: 0o600 });
       this.teams = new TeamSockets(this, path.join(agentDir(this.paths), "team"), (s) => this.monitors.get(s)?.socketGroup, this.log);
       if (this.opts.listen) {
         const { WebListener } = await import("./api/web.js");

@@ -20,6 +20,7 @@ import type { ActionHistory } from "../action-history.js";
 import { openApiDocument } from "./openapi.js";
 import { API_ACTIONS, ActionBody, CLUSTER_ACTIONS, SERVICE_NAME, describeZodError } from "./schemas.js";
 import type { ClusterNode } from "../../cluster/node.js";
+import type { Logger } from "../../util/log.js";
 
 /** What the routes read of the agent. */
 export interface ApiContext {
@@ -37,11 +38,15 @@ export interface ApiContext {
   /** this node's part of its cluster (SPEC §12), when it has one */
   readonly cluster?: ClusterNode;
   monitor(name: string): ServiceMonitor | undefined;
+  /** the agent's own log (_agent.log): every action asked through the API, where from, and how it ended */
+  readonly log?: Logger;
 }
 
 export interface Scope {
   /** may this socket see the service? */
   visible(service: string): boolean;
+  /** where its requests come from, as the agent's log names it: "api.sock", "the team socket of group g" */
+  via: string;
 }
 
 export const MAX_BODY = 64 * 1024;
@@ -49,8 +54,13 @@ const HEARTBEAT_MS = 15_000;
 /** events written to a reader at once */
 const SSE_BATCH = 256;
 
-type Env = { Bindings: HttpBindings };
+/** caller: who asked, when the scope alone does not say (the web names the token) */
+type Env = { Bindings: HttpBindings & { caller?: string } };
 const fail = (c: Context, status: 400 | 403 | 404 | 409 | 413 | 429 | 500, error: string) => c.json({ error }, status);
+
+/** the part of a service an action was asked for, as the CLI's options say it */
+const describeSelection = (b: { rid?: readonly string[]; tags?: readonly string[]; subsets?: readonly string[] }): string =>
+  [b.rid && `--rid ${b.rid.join(",")}`, b.tags && `--tags ${b.tags.join(",")}`, b.subsets && `--subsets ${b.subsets.join(",")}`].filter(Boolean).join(" ");
 
 export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
   const app = new Hono<Env>();
@@ -107,9 +117,11 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       const whole = !body.data.rid && !body.data.tags && !body.data.subsets;
       const clustered = ctx.cluster?.isClustered(name) === true;
       if (isMove && !clustered) return fail(c, 409, `${action}: ${name} is not a cluster service`);
+      const via = c.env.caller ?? scope.via;
       if (clustered && (isMove || ((action === "start" || action === "stop") && whole))) {
         try {
           const target = await ctx.cluster.ask(name, action as "start" | "stop" | (typeof CLUSTER_ACTIONS)[number], body.data.to);
+          ctx.log?.info(`${name}: ${action} asked through ${via}: handed to the cluster${target ? ` (to ${target})` : ""}`);
           return c.json({ requested: action, ...(target && { target }) }, 202);
         } catch (e) {
           if (e instanceof SvcmgrError) return fail(c, e.exitCode === 2 ? 400 : 409, e.message);
@@ -118,12 +130,18 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       }
       if (body.data.to !== undefined) return fail(c, 400, `"to" is for switch only`);
       try {
-        const rec = ctx.actions.submit(name, action as (typeof API_ACTIONS)[number], {
-          selection: { rids: body.data.rid, tags: body.data.tags, subsets: body.data.subsets },
-          force: body.data.force,
-          disableRollback: body.data.disable_rollback,
-          waitMs: body.data.waitlock === undefined ? undefined : body.data.waitlock * 1000,
-        });
+        const rec = ctx.actions.submit(
+          name,
+          action as (typeof API_ACTIONS)[number],
+          {
+            selection: { rids: body.data.rid, tags: body.data.tags, subsets: body.data.subsets },
+            force: body.data.force,
+            disableRollback: body.data.disable_rollback,
+            waitMs: body.data.waitlock === undefined ? undefined : body.data.waitlock * 1000,
+          },
+          (r) => ctx.log?.[r.state === "succeeded" ? "info" : "warn"](`${name}: ${action} ${r.state}${r.error ? `: ${r.error}` : ""} (action ${r.id}, asked through ${via})`),
+        );
+        ctx.log?.info(`${name}: ${action}${whole ? "" : ` of ${describeSelection(body.data)}`} asked through ${via} (action ${rec.id})`);
         return c.json({ id: rec.id }, 202);
       } catch (e) {
         if (e instanceof QueueFull) return fail(c, 429, e.message);

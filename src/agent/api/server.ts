@@ -74,7 +74,7 @@ export class TeamSockets {
         continue;
       }
       try {
-        this.open.set(g, await Listener.open(this.ctx, { visible: (s) => this.groupOf(s) === g }, path.join(this.dir, `${g}.sock`), { gid, mode: 0o660 }));
+        this.open.set(g, await Listener.open(this.ctx, { visible: (s) => this.groupOf(s) === g, via: `the team socket of group ${g}` }, path.join(this.dir, `${g}.sock`), { gid, mode: 0o660 }));
         this.log.info(`team socket of group ${g}: ${path.join(this.dir, `${g}.sock`)}`);
       } catch (e) {
         this.log.warn(`team socket of group ${g}: ${errorMessage(e)}`);

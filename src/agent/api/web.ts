@@ -57,7 +57,7 @@ export function webApp(ctx: ApiContext, opts: WebOptions): Hono<Env> {
     let app = scopes.get(key);
     if (!app) {
       const g = t.group;
-      app = apiRoutes(ctx, { visible: g === undefined ? () => true : (s) => opts.groupOf(s) === g });
+      app = apiRoutes(ctx, { visible: g === undefined ? () => true : (s) => opts.groupOf(s) === g, via: "the web" });
       scopes.set(key, app);
     }
     return app;
@@ -162,7 +162,7 @@ export function webApp(ctx: ApiContext, opts: WebOptions): Hono<Env> {
       token = s.token;
     }
     watchRevocation(c, token.id, tokens);
-    return scoped(token).fetch(c.req.raw, c.env);
+    return scoped(token).fetch(c.req.raw, { ...c.env, caller: `the web (token ${token.id}${token.group ? `, group ${token.group}` : ", every service"})` });
   });
   app.onError((e, c) => c.json({ error: e.message }, 500));
   return app;
