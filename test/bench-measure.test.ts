@@ -3,7 +3,7 @@
 // the same for the same samples.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bootstrapInterval, median } from "../bench/lib/measure.js";
+import { bootstrapInterval, median, pairedRatioInterval, Samples } from "../bench/lib/measure.js";
 
 /** n ratios spread evenly over [centre - half, centre + half] */
 const spread = (n: number, centre: number, half: number): number[] => Array.from({ length: n }, (_, i) => centre - half + (2 * half * i) / (n - 1));
@@ -32,4 +32,19 @@ test("a ratio of medians whose pairs all agree has an interval of that ratio alo
   const [lo, hi] = bootstrapInterval(ours.length, (p) => median(p.map((i) => ours[i]!)) / median(p.map((i) => floor[i]!)));
   assert.ok(Math.abs(lo - 1.1) < 1e-9 && Math.abs(hi - 1.1) < 1e-9, `[${lo}, ${hi}]`);
   assert.deepEqual(bootstrapInterval(1, () => 1), [NaN, NaN]);
+});
+
+test("samples measured in pairs give their ratio's interval; counts that differ cannot be paired", () => {
+  const s = new Samples();
+  for (let i = 0; i < 20; i++) {
+    const load = 1000 + 300 * Math.sin(i); // the machine's load moves both of a pair alike
+    s.add("ours", load * 1.03 + (i % 3) * 5);
+    s.add("floor", load);
+  }
+  s.add("one more", 1);
+  const [lo, hi] = pairedRatioInterval(s, "ours", "floor")!;
+  const ratio = s.median("ours") / s.median("floor");
+  assert.ok(lo <= ratio && ratio <= hi, `[${lo}, ${hi}] holds ${ratio}`);
+  assert.ok(lo > 1 && hi < 1.1, `[${lo}, ${hi}]: near 1.03`);
+  assert.equal(pairedRatioInterval(s, "ours", "one more"), undefined);
 });

@@ -85,6 +85,17 @@ export function bootstrapInterval(n: number, stat: (pairs: readonly number[]) =>
   return [quantile(stats, 0.025), quantile(stats, 0.975)];
 }
 
+/**
+ * The 95 % interval of median(key) / median(base) when the two were measured
+ * in pairs (sample i of each in the same unit: the same cycle, the same pair);
+ * undefined when their counts differ, so that they cannot be paired.
+ */
+export function pairedRatioInterval(samples: Samples, key: string, base: string): [number, number] | undefined {
+  const [a, b] = [samples.get(key), samples.get(base)];
+  if (a.length !== b.length || a.length < 2) return undefined;
+  return bootstrapInterval(a.length, (p) => median(p.map((i) => a[i]!)) / median(p.map((i) => b[i]!)));
+}
+
 /** Samples of one measured thing, by name. */
 export class Samples {
   private readonly data = new Map<string, number[]>();
