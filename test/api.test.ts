@@ -328,6 +328,11 @@ describe("the agent's API", { skip }, () => {
       assert.ok(said.includes(`a2: ${action} succeeded (action ${id}, asked through api.sock)`), `${action} ended, in _agent.log: ${said}`);
     }
 
+    // a part of the service: the log says which, as the CLI's options say it
+    ok(r.run(["-s", "a2", "start", "--rid", "app#1"]), "start --rid app#1");
+    assert.match(agentLog(), /a2: start of --rid app#1 asked through api\.sock \(action /);
+    ok(r.run(["-s", "a2", "stop", "--local"]), "stop --local");
+
     // an option the API has no field for: the CLI runs it
     ok(r.run(["-s", "a2", "start", "--parallel"]), "start --parallel");
     assert.equal((await lastBy("a2"))?.by, "other", "--parallel: the CLI's");

@@ -96,6 +96,9 @@ export function pairedRatioInterval(samples: Samples, key: string, base: string)
   return bootstrapInterval(a.length, (p) => median(p.map((i) => a[i]!)) / median(p.map((i) => b[i]!)));
 }
 
+/** The 95 % interval of the median of xs (a row of pair-by-pair ratios). */
+export const medianInterval = (xs: readonly number[]): [number, number] => bootstrapInterval(xs.length, (p) => median(p.map((i) => xs[i]!)));
+
 /** Samples of one measured thing, by name. */
 export class Samples {
   private readonly data = new Map<string, number[]>();
@@ -169,6 +172,11 @@ export function row(samples: Samples, suite: string, name: string, key: string, 
     ...(target ? { target: target.text, holds: target.check(m, ratio) } : {}),
     ...(note ? { note } : {}),
   };
+}
+
+/** row() for samples measured in pairs with their baseline (sample i of each in the same unit): the ratio with its 95 % interval */
+export function pairedRow(samples: Samples, suite: string, name: string, key: string, base: { name: string; key: string }, target?: Parameters<typeof row>[5], note?: string): ResultRow {
+  return { ...row(samples, suite, name, key, base, target, note), interval: pairedRatioInterval(samples, key, base.key) };
 }
 
 const fmtMs = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? "" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);

@@ -46,7 +46,7 @@ import { startImageRegistry } from "../../test/support/registry-images.js";
 import type { FloorSpec } from "../floor.js";
 import { writeCurlFloor, type CurlFloor } from "../curl-floor.js";
 import { floorEnv, measureUnit, NODE, REPO, svcmgr, svcmgrArgv, svcmgrEnv, writeFile, type Cleanup } from "../lib/env.js";
-import { bootstrapInterval, median, mustRun, pairedRatioInterval, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
+import { medianInterval, mustRun, pairedRow, row, Samples, timeProcess, type ResultRow } from "../lib/measure.js";
 import { agentPid, agentSocket, stopAgent } from "../lib/agent.js";
 
 export const SVC = "busybox.opensvc.com";
@@ -312,11 +312,8 @@ export async function benchOrchestration(e: OrchestrationEnv, runs: number, log:
     // the target against the bare calls: with the daemon up (cold, the curl floor's daemon start-up is a node process)
     const curlTarget = what.endsWith("warm") ? lt(1.05) : undefined;
     // sample i of every contender is from cycle i (the contenders take turns within it): paired by cycle
-    rows.push({ ...row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? undefined : "information"), interval: pairedRatioInterval(s, `svcmgr ${what}`, `curl ${what}`) });
-    rows.push({
-      ...row(s, "orchestration", `svcmgr, agent up ${what}`, `agent ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? "the command handed to the running agent" : "information: the command handed to the running agent"),
-      interval: pairedRatioInterval(s, `agent ${what}`, `curl ${what}`),
-    });
+    rows.push(pairedRow(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? undefined : "information"));
+    rows.push(pairedRow(s, "orchestration", `svcmgr, agent up ${what}`, `agent ${what}`, { name: "curl floor", key: `curl ${what}` }, curlTarget, curlTarget ? "the command handed to the running agent" : "information: the command handed to the running agent"));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "floor", key: `floor ${what}` }, lt(1.15)));
     rows.push(row(s, "orchestration", `svcmgr ${what}`, `svcmgr ${what}`, { name: "docker-compose", key: `compose ${what}` }, faster));
     if (what !== "stop") {
@@ -387,17 +384,9 @@ async function pairsOf(e: OrchestrationEnv, pairs: number, log: (s: string) => v
   const lt = (check: (median: number, ratio: number | undefined) => boolean) => ({ text: "<= 1.05x floor", check });
   const name = ours === "agent" ? "svcmgr, agent up" : "svcmgr";
   // how far one run's noise leaves each figure: a 95 % interval, the pairs drawn again
-  const r = s.get(`${ours} / curl`);
   const rows: ResultRow[] = [
-    {
-      ...row(s, suite, `${name} start warm`, `${ours} start warm`, { name: "curl floor", key: "curl start warm" }, lt((_m, r) => r !== undefined && r <= 1.05)),
-      interval: pairedRatioInterval(s, `${ours} start warm`, "curl start warm"),
-    },
-    {
-      ...row(s, suite, `${name} / curl floor, pair by pair`, `${ours} / curl`, undefined, lt((m) => m <= 1.05), "the median of the pairs' ratios"),
-      unit: "x",
-      interval: bootstrapInterval(r.length, (p) => median(p.map((i) => r[i]!))),
-    },
+    pairedRow(s, suite, `${name} start warm`, `${ours} start warm`, { name: "curl floor", key: "curl start warm" }, lt((_m, r) => r !== undefined && r <= 1.05)),
+    { ...row(s, suite, `${name} / curl floor, pair by pair`, `${ours} / curl`, undefined, lt((m) => m <= 1.05), "the median of the pairs' ratios"), unit: "x", interval: medianInterval(s.get(`${ours} / curl`)) },
   ];
   return { samples: s, rows };
 }

@@ -47,7 +47,8 @@ export function isSelectionEmpty(sel: Selection): boolean {
   return !sel.rids?.length && !sel.tags?.length && !sel.subsets?.length;
 }
 
-function describe(sel: Selection): string {
+/** A selection as the CLI's options say it: `--rid a,b --tags t`. */
+export function describeSelection(sel: Selection): string {
   return [
     sel.rids?.length ? `--rid ${sel.rids.join(",")}` : "",
     sel.tags?.length ? `--tags ${sel.tags.join(",")}` : "",
@@ -74,7 +75,7 @@ export function selectResources<R extends PlanResource>(resources: readonly R[],
       (!sel.subsets?.length || (r.subset !== undefined && sel.subsets.includes(r.subset))),
   );
   if (picked.length === 0 && !isSelectionEmpty(sel)) {
-    throw new UsageError(`no resource matches ${describe(sel)}`);
+    throw new UsageError(`no resource matches ${describeSelection(sel)}`);
   }
   return picked;
 }

@@ -9,6 +9,7 @@ import type { HttpBindings } from "@hono/node-server";
 import type { ServiceManager } from "../../core/manager.js";
 import type { ServiceStatus } from "../../status/status.js";
 import { readIntent } from "../../service/intent.js";
+import { describeSelection } from "../../service/planner.js";
 import { logFile, type Paths } from "../../util/paths.js";
 import { SvcmgrError } from "../../util/errors.js";
 import type { ActionQueue } from "../action-queue.js";
@@ -57,10 +58,6 @@ const SSE_BATCH = 256;
 /** caller: who asked, when the scope alone does not say (the web names the token) */
 type Env = { Bindings: HttpBindings & { caller?: string } };
 const fail = (c: Context, status: 400 | 403 | 404 | 409 | 413 | 429 | 500, error: string) => c.json({ error }, status);
-
-/** the part of a service an action was asked for, as the CLI's options say it */
-const describeSelection = (b: { rid?: readonly string[]; tags?: readonly string[]; subsets?: readonly string[] }): string =>
-  [b.rid && `--rid ${b.rid.join(",")}`, b.tags && `--tags ${b.tags.join(",")}`, b.subsets && `--subsets ${b.subsets.join(",")}`].filter(Boolean).join(" ");
 
 export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
   const app = new Hono<Env>();
@@ -130,18 +127,19 @@ export function apiRoutes(ctx: ApiContext, scope: Scope): Hono<Env> {
       }
       if (body.data.to !== undefined) return fail(c, 400, `"to" is for switch only`);
       try {
+        const selection = { rids: body.data.rid, tags: body.data.tags, subsets: body.data.subsets };
         const rec = ctx.actions.submit(
           name,
           action as (typeof API_ACTIONS)[number],
           {
-            selection: { rids: body.data.rid, tags: body.data.tags, subsets: body.data.subsets },
+            selection,
             force: body.data.force,
             disableRollback: body.data.disable_rollback,
             waitMs: body.data.waitlock === undefined ? undefined : body.data.waitlock * 1000,
           },
           (r) => ctx.log?.[r.state === "succeeded" ? "info" : "warn"](`${name}: ${action} ${r.state}${r.error ? `: ${r.error}` : ""} (action ${r.id}, asked through ${via})`),
         );
-        ctx.log?.info(`${name}: ${action}${whole ? "" : ` of ${describeSelection(body.data)}`} asked through ${via} (action ${rec.id})`);
+        ctx.log?.info(`${name}: ${action}${whole ? "" : ` of ${describeSelection(selection)}`} asked through ${via} (action ${rec.id})`);
         return c.json({ id: rec.id }, 202);
       } catch (e) {
         if (e instanceof QueueFull) return fail(c, 429, e.message);
