@@ -81,11 +81,12 @@ function handOverCommand(argv: readonly string[]): Command | undefined {
 /** The command's exit code once the agent has run it; undefined: the CLI runs it (see above). */
 export async function handOver(argv: readonly string[]): Promise<number | undefined> {
   if (process.getuid?.() !== 0) return undefined;
-  const cmd = handOverCommand(argv);
-  if (!cmd) return undefined;
+  // no agent socket, the common case without an agent: one stat, before the command line is parsed (~3 ms, node's parseArgs and stdout's tty)
   const paths = resolvePaths();
   const socket = apiSocket(paths);
-  if (fs.existsSync(nodeConfFile(paths)) || !fs.existsSync(socket)) return undefined;
+  if (!fs.existsSync(socket) || fs.existsSync(nodeConfFile(paths))) return undefined;
+  const cmd = handOverCommand(argv);
+  if (!cmd) return undefined;
   let names: string[];
   try {
     names = matchSelector(listServiceNames(paths), cmd.service);
