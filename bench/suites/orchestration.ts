@@ -331,12 +331,13 @@ export async function benchOrchestration(e: OrchestrationEnv, runs: number, log:
 const PAIR_SETTLE_MS = 500;
 
 /**
- * `--only pairs`: the later start with the daemon up, svcmgr and the curl
- * floor back to back, `pairs` times, the one that goes first alternating.
- * Each of the two gets the same state (the daemon brought up and left alone
- * for PAIR_SETTLE_MS, its containers created and stopped), at nearly the
- * same moment, so that a change of the machine's load hits both alike. The
- * median of the pair-by-pair ratios comes beside the ratio of the medians.
+ * `--only pairs`: the later start and the first start with the daemon up,
+ * svcmgr and the curl floor back to back, `pairs` times, the one that goes
+ * first alternating. Each of the two gets the same state (the daemon brought
+ * up and left alone for PAIR_SETTLE_MS; for a later start its containers
+ * created and stopped, for a first start none), at nearly the same moment,
+ * so that a change of the machine's load hits both alike. The median of the
+ * pair-by-pair ratios comes beside the ratio of the medians.
  */
 export async function benchPairs(e: OrchestrationEnv, pairs: number, log: (s: string) => void, ours: "svcmgr" | "agent" = "svcmgr"): Promise<{ samples: Samples; rows: ResultRow[] }> {
   const tools = [ours, "curl"] as const;
@@ -363,20 +364,28 @@ async function pairsOf(e: OrchestrationEnv, pairs: number, log: (s: string) => v
   await mustRun(svcmgrArgv("-s", SVC, "stop"), { env: svcmgrEnv(e.root) });
   assertDaemonDown(e, "svcmgr");
   const s = new Samples();
+  // the later starts first, on the containers the last pair's first starts created; then none for the first starts
+  const kinds = [
+    { what: "start warm", first: false },
+    { what: "run warm", first: true },
+  ] as const;
   for (let i = 0; i < pairs; i++) {
     await measureUnit(s, log, async (u) => {
-      const ms: Record<string, number> = {};
-      for (const tool of i % 2 ? [...tools].reverse() : tools) {
-        await daemonUp(e);
-        await sleep(PAIR_SETTLE_MS);
-        ms[tool] = await timeStart(e, tool, false, false);
-        await assertRunning(e, tool);
-        await timeStop(e, tool);
-        assertDaemonDown(e, tool);
+      for (const { what, first } of kinds) {
+        if (first) await warmAbsent(e);
+        const ms: Record<string, number> = {};
+        for (const tool of i % 2 ? [...tools].reverse() : tools) {
+          await daemonUp(e);
+          await sleep(PAIR_SETTLE_MS);
+          ms[tool] = await timeStart(e, tool, first, false);
+          await assertRunning(e, tool);
+          await timeStop(e, tool);
+          assertDaemonDown(e, tool);
+        }
+        u.add(`${ours} ${what}`, ms[ours]!);
+        u.add(`curl ${what}`, ms.curl!);
+        u.add(`${ours} / curl ${what}`, ms[ours]! / ms.curl!);
       }
-      u.add(`${ours} start warm`, ms[ours]!);
-      u.add("curl start warm", ms.curl!);
-      u.add(`${ours} / curl`, ms[ours]! / ms.curl!);
     });
     if ((i + 1) % 10 === 0) log(`${suite}: ${i + 1}/${pairs} done`);
   }
@@ -384,10 +393,10 @@ async function pairsOf(e: OrchestrationEnv, pairs: number, log: (s: string) => v
   const lt = (check: (median: number, ratio: number | undefined) => boolean) => ({ text: "<= 1.05x floor", check });
   const name = ours === "agent" ? "svcmgr, agent up" : "svcmgr";
   // how far one run's noise leaves each figure: a 95 % interval, the pairs drawn again
-  const rows: ResultRow[] = [
-    pairedRow(s, suite, `${name} start warm`, `${ours} start warm`, { name: "curl floor", key: "curl start warm" }, lt((_m, r) => r !== undefined && r <= 1.05)),
-    { ...row(s, suite, `${name} / curl floor, pair by pair`, `${ours} / curl`, undefined, lt((m) => m <= 1.05), "the median of the pairs' ratios"), unit: "x", interval: medianInterval(s.get(`${ours} / curl`)) },
-  ];
+  const rows: ResultRow[] = kinds.flatMap(({ what }) => [
+    pairedRow(s, suite, `${name} ${what}`, `${ours} ${what}`, { name: "curl floor", key: `curl ${what}` }, lt((_m, r) => r !== undefined && r <= 1.05)),
+    { ...row(s, suite, `${name} ${what} / curl floor, pair by pair`, `${ours} / curl ${what}`, undefined, lt((m) => m <= 1.05), "the median of the pairs' ratios"), unit: "x", interval: medianInterval(s.get(`${ours} / curl ${what}`)) },
+  ]);
   return { samples: s, rows };
 }
 
