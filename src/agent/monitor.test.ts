@@ -55,3 +55,39 @@ test("an evaluation begun before an action's status was handed over does not rep
   await monitor.refresh("all");
   assert.equal(monitor.status?.resources[0]?.status, "down");
 });
+
+test("the end of an action of the agent's own is no reason to look at the whole service again; another process's action is", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "svmon-"));
+  const file = (f: string): string => path.join(root, f);
+  // every look at app#1 (the action's own final one, the monitor's) adds a line
+  const check = `/bin/sh -c 'echo >> ${file("looks")}; test -e ${file("up")}'`;
+  fs.mkdirSync(file("etc"));
+  fs.writeFileSync(file("etc/mon2.conf"), ["[DEFAULT]", "autostart_node = nobody", "", "[app#1]", `start = /bin/touch ${file("up")}`, `stop = /bin/rm -f ${file("up")}`, `check = ${check}`, ""].join("\n"));
+  const paths = resolvePaths({ SVCMGR_ROOT: root });
+  const manager = new ServiceManager({ paths, nodename: "n1", env: {} });
+  const monitor = new ServiceMonitor("mon2", { manager, paths, env: {}, log: silentLogger(), now: () => Date.now(), emit: () => undefined });
+  manager.adoptActionStatus = (st) => monitor.adopt(st);
+  t.after(async () => {
+    await monitor.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const looks = (): number => (fs.existsSync(file("looks")) ? fs.readFileSync(file("looks"), "utf8").length : 0);
+  await monitor.start();
+  const before = looks();
+
+  const r = await manager.act("mon2", "start", { selection: {}, waitMs: 0 });
+  assert.equal(r.ok, true);
+  assert.equal(monitor.status?.resources[0]?.status, "up", "the action's status, handed over");
+  const afterAction = looks();
+  assert.ok(afterAction > before, "the action looked at app#1 itself");
+  await new Promise((res) => setTimeout(res, 500)); // the state dir's watch has seen the lock go
+  assert.equal(looks(), afterAction, "its lock going away made the monitor look again");
+
+  // the same lock taken and let go by another process: what it did is not known, so the monitor looks
+  const lockTs = path.resolve(import.meta.dirname, "../util/lock.ts");
+  const lockFile = path.join(root, "var", "mon2", "action.lock");
+  const script = `import { acquireLock } from ${JSON.stringify(lockTs)}; const l = await acquireLock(${JSON.stringify(lockFile)}, { action: "stop", waitMs: 0 }); await new Promise((r) => setTimeout(r, 200)); l.release();`;
+  const { execFileSync } = await import("node:child_process");
+  execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script]);
+  await until("a look after the other process's action", () => looks() > afterAction);
+});

@@ -187,17 +187,23 @@ export class ServiceMonitor {
   }
 
   private lockSeen: { pid: number; action: string } | undefined;
+  /** an action of this agent ended (adopt()) and the watch has not yet seen its lock go */
+  private ownEnded = false;
 
   /** Is the service's lock held by this agent (an action it runs: the API's, a repair)? */
   private ownLock(): boolean {
     return lockHolder(lockFile(this.host.paths, this.name))?.pid === process.pid;
   }
 
-  /** An action of another process begins or ends: its lock file appears or goes. True: the lock is this agent's own. */
+  /** An action of another process begins or ends: its lock file appears or goes. True: the lock is this agent's own, or was until just now. */
   private lockChanged(): boolean {
     const holder = lockHolder(lockFile(this.host.paths, this.name));
+    const ownEnded = this.ownEnded;
+    this.ownEnded = false;
     if (holder?.pid === process.pid) return true;
     const prev = this.lockSeen;
+    // gone, and the last action on it was this agent's (its status was handed over as its lock went): nothing to look at
+    if (!holder && !prev && ownEnded) return true;
     if (holder && holder.pid !== process.pid && holder.pid !== prev?.pid) {
       if (prev) this.host.emit({ type: "action", service: this.name, phase: "end", action: prev.action, pid: prev.pid });
       this.lockSeen = { pid: holder.pid, action: holder.action };
@@ -251,6 +257,8 @@ export class ServiceMonitor {
       }
       try {
         const events = await docker.engine().events({ ...(this.lastEventTime !== undefined ? { since: this.lastEventTime } : {}), filters }, abort.signal);
+        // while the stream is open the daemon answers: a look on an event is an inspect, without a ping first
+        docker.streaming(true);
         // subscribed before listing: what happens during the listing arrives as events
         if (this.daemonUp === false) this.host.emit({ type: "daemon", service: this.name, state: "up" });
         this.daemonUp = true;
@@ -270,6 +278,8 @@ export class ServiceMonitor {
       } catch (e) {
         if (abort.signal.aborted) break;
         this.log.debug(`docker events: ${errorMessage(e)}`);
+      } finally {
+        docker.streaming(false);
       }
       if (!abort.signal.aborted) await waitUnless(abort.signal, RESUBSCRIBE_MS);
     }
@@ -370,6 +380,8 @@ export class ServiceMonitor {
     const rt = this.rt;
     if (this.closed || !rt) return st;
     this.adoptedAt = Date.now();
+    // its lock was released just before (runServiceAction): the watch's word of that is not another process's action
+    this.ownEnded = true;
     return this.keep(rt, st.resources);
   }
 

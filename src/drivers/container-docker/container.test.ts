@@ -234,6 +234,7 @@ class FakeDaemon implements ContainerDaemon {
   async probe(): Promise<DaemonProbe> {
     return this.probeResult;
   }
+  streaming(): void {}
   async ensureRunning(): Promise<DockerEngine> {
     return this.fake;
   }

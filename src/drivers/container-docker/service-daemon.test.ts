@@ -1,6 +1,8 @@
 // ServiceDocker.stopIfIdle: the private daemon is stopped after its last
 // container, and a container's stop that was just answered lists at once,
-// without probing the daemon first (one call less per container stop).
+// without probing the daemon first (one call less per container stop). And
+// a look while the agent's monitor holds the daemon's event stream open is
+// an inspect without a ping.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -96,5 +98,23 @@ describe("stopIfIdle", () => {
     const fake = new FakePrivateDaemon(() => assert.fail("a daemon that is not running is not listed"), false);
     await serviceDocker(fake).stopIfIdle(false);
     assert.deepEqual([fake.probes, fake.stops], [1, 1]);
+  });
+});
+
+describe("streaming", () => {
+  test("while the caller's event stream from the daemon is open, a look takes it as running without asking; once it ended, the daemon is asked again", async () => {
+    const fake = new FakePrivateDaemon(() => Promise.resolve([]));
+    const sd = serviceDocker(fake);
+    await sd.probe(true);
+    assert.equal(fake.probes, 1, "no answer yet: asked");
+    sd.streaming(true);
+    assert.deepEqual(await sd.probe(true), { state: "running" });
+    await sd.probe(true);
+    assert.equal(fake.probes, 1, "the stream is open: not asked");
+    await sd.probe();
+    assert.equal(fake.probes, 2, "a probe without `recent` always asks");
+    sd.streaming(false);
+    await sd.probe(true);
+    assert.equal(fake.probes, 3, "the stream ended (the daemon may be gone): asked again");
   });
 });

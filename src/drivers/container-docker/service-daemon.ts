@@ -65,6 +65,12 @@ export interface ContainerDaemon extends ServiceShared {
   startWatch(docker: DockerEngine, label: string): StartWatch;
   /** the start watch, when a start of this action made one */
   watching(): StartWatch | undefined;
+  /**
+   * The caller holds an open event stream from this daemon (true), or that
+   * stream ended (false): while it is open the daemon answers, so probe(true)
+   * takes it as running without a ping (an inspect that fails is probed then).
+   */
+  streaming(open: boolean): void;
 }
 
 /** The service's daemon as its containers share it during one action or evaluation. */
@@ -108,6 +114,10 @@ export class ServiceDocker implements ContainerDaemon {
 
   watching(): StartWatch | undefined {
     return this.watch;
+  }
+
+  streaming(open: boolean): void {
+    this.answered = open;
   }
 
   /** a die that came is reported (its last output fetched) before the next ordered start */
