@@ -62,7 +62,8 @@ test("the end of an action of the agent's own is no reason to look at the whole 
   // every look at app#1 (the action's own final one, the monitor's) adds a line
   const check = `/bin/sh -c 'echo >> ${file("looks")}; test -e ${file("up")}'`;
   fs.mkdirSync(file("etc"));
-  fs.writeFileSync(file("etc/mon2.conf"), ["[DEFAULT]", "autostart_node = nobody", "", "[app#1]", `start = /bin/touch ${file("up")}`, `stop = /bin/rm -f ${file("up")}`, `check = ${check}`, ""].join("\n"));
+  // monitor_interval: no periodic look during the test
+  fs.writeFileSync(file("etc/mon2.conf"), ["[DEFAULT]", "autostart_node = nobody", "monitor_interval = 1h", "", "[app#1]", `start = /bin/touch ${file("up")}`, `stop = /bin/rm -f ${file("up")}`, `check = ${check}`, ""].join("\n"));
   const paths = resolvePaths({ SVCMGR_ROOT: root });
   const manager = new ServiceManager({ paths, nodename: "n1", env: {} });
   const monitor = new ServiceMonitor("mon2", { manager, paths, env: {}, log: silentLogger(), now: () => Date.now(), emit: () => undefined });
