@@ -8,6 +8,7 @@ import type { ServiceAction } from "../actions/execute.js";
 import type { Selection } from "../service/planner.js";
 import type { LogRecord } from "../util/log.js";
 import { errorText } from "../util/errors.js";
+import { API_WAITLOCK_MAX_S } from "./limits.js";
 
 export const KEEP_MS = 60 * 60_000;
 export const MAX_PER_SERVICE = 16;
@@ -33,7 +34,7 @@ export interface ActionRequest {
   selection: Selection;
   force?: boolean;
   disableRollback?: boolean;
-  /** how long to wait for the service's lock (default KEEP_MS) */
+  /** how long to wait for the service's lock (default API_WAITLOCK_MAX_S) */
   waitMs?: number;
 }
 
@@ -124,7 +125,7 @@ export class ActionQueue {
           sink.write({ time: new Date(this.now()), level: "info", svc: service, msg: `${service}: ${action === "freeze" ? (changed ? "frozen" : "already frozen") : changed ? "thawed" : "not frozen"}` });
           return finish(true, 0);
         }
-        const r = await this.manager.act(service, action, { selection: req.selection, waitMs: req.waitMs ?? KEEP_MS, force: req.force, disableRollback: req.disableRollback, logSink: sink });
+        const r = await this.manager.act(service, action, { selection: req.selection, waitMs: req.waitMs ?? API_WAITLOCK_MAX_S * 1000, force: req.force, disableRollback: req.disableRollback, logSink: sink });
         if (r.kind === "error") return finish(false, r.thrown.exitCode, r.thrown.message, r);
         if (r.kind === "frozen") return finish(true, 0, undefined, r);
         finish(r.ok, r.ok ? 0 : 1, r.error, r);

@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { nodeConfFile, resolvePaths } from "../util/paths.js";
 import { listServiceNames, matchSelector } from "../service/names.js";
 import { apiSocket } from "../agent/files.js";
+import { API_WAITLOCK_MAX_S } from "../agent/limits.js";
 import { normalizeArgv } from "./argv.js";
 import { selection, useColor, waitMs } from "./options.js";
 
@@ -69,7 +70,7 @@ function handOverCommand(argv: readonly string[]): Command | undefined {
   } catch {
     return undefined; // a bad --rid or --waitlock: the CLI says what is wrong with it
   }
-  if (wait > 3_600_000) return undefined; // longer than the API waits
+  if (wait > API_WAITLOCK_MAX_S * 1000) return undefined; // longer than the API waits
   return {
     action: action as Command["action"],
     service: v.service,

@@ -1,6 +1,7 @@
 // The API's shapes as zod schemas: the same schemas validate the requests and
 // make the OpenAPI document (z.toJSONSchema), so they are written once.
 import { z } from "zod";
+import { API_WAITLOCK_MAX_S } from "../limits.js";
 
 export const SERVICE_NAME = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
 export const API_ACTIONS = ["start", "stop", "restart", "freeze", "thaw"] as const;
@@ -16,7 +17,7 @@ export const ActionBody = z
     subsets: list.optional(),
     force: z.boolean().optional().describe("act even on a frozen service"),
     disable_rollback: z.boolean().optional(),
-    waitlock: z.number().min(0).max(3600).optional().describe("seconds to wait for another action on the service before failing (the CLI's --waitlock); default: up to an hour"),
+    waitlock: z.number().min(0).max(API_WAITLOCK_MAX_S).optional().describe(`seconds to wait for another action on the service before failing (the CLI's --waitlock); default and most: ${API_WAITLOCK_MAX_S}`),
     to: z.string().optional().describe("switch: the node to run the cluster service on"),
   })
   .describe("what to act on; an empty body acts on the whole service");
